@@ -1,0 +1,32 @@
+// The one interface every recommender (LEADER student, teacher, baselines) implements, so that
+// the evaluation harness compares them all with one command.
+import type { DatasetRecord } from '../dataset/types.ts';
+
+/** Typed progress a method reports while fitting; reporters (CLI bar, logs, queue progress) subscribe. */
+export type FitProgress =
+  | { type: 'epoch'; epoch: number; epochs: number; trainLoss: number; validPrAuc?: number; samplesPerSecond?: number }
+  | { type: 'early-stop'; epoch: number; bestEpoch: number; bestValidPrAuc: number }
+  | { type: 'message'; text: string };
+
+export interface FitContext {
+  /** The label vocabulary; predictions are aligned with it. */
+  labels: readonly string[];
+  seed: number;
+  onProgress?: (event: FitProgress) => void;
+}
+
+/** What fitting produced, for reports (training curves). */
+export interface FitReport {
+  curve?: Array<{ epoch: number; trainLoss: number; validPrAuc?: number }>;
+  bestEpoch?: number;
+  seconds: number;
+}
+
+export interface Recommender {
+  readonly name: string;
+  /** Decision threshold on probabilities for set metrics (Jaccard, F1, DDI rate, #Med). */
+  readonly threshold: number;
+  fit(train: readonly DatasetRecord[], validation: readonly DatasetRecord[], ctx: FitContext): Promise<FitReport>;
+  /** One probability vector per record, aligned with `ctx.labels` from fit. */
+  predict(records: readonly DatasetRecord[]): Promise<Float32Array[]>;
+}

@@ -1,0 +1,21 @@
+// What the rest of leader-cds sees of a loaded, validated mapping (src/mapping/load.ts builds it).
+import type { Coding } from 'fhir/r4';
+import type { CodedEntry } from '../history/types.ts';
+import type { LabelEntry, MappingConfig } from './schema.ts';
+
+export interface LoadedMapping {
+  readonly name: string;
+  /** Absolute path of the mapping file (errors and manifests name it). */
+  readonly path: string;
+  readonly config: MappingConfig;
+  readonly labelSpace: string;
+  /** Name and orderable of a label, from the label catalog. */
+  labelEntry(label: string): LabelEntry | undefined;
+  /** Labels of a medication given its codings (a CodeableConcept's codings, or a Medication's code codings plus its identifiers as codings). */
+  medicationLabels(codings: readonly Coding[]): string[];
+  /** The diagnosis or procedure entry of a coding when its system is configured for that kind. */
+  codedEntry(kind: 'diagnosis' | 'procedure', coding: Coding): CodedEntry | undefined;
+  /** True when the two labels are a known interacting pair (order does not matter). */
+  interacts(a: string, b: string): boolean;
+  interactionPairs(): ReadonlyArray<readonly [string, string]>;
+}
