@@ -30,3 +30,31 @@ export interface Recommender {
   /** One probability vector per record, aligned with `ctx.labels` from fit. */
   predict(records: readonly DatasetRecord[]): Promise<Float32Array[]>;
 }
+
+/** Builds a fresh, unfitted recommender: the harness makes one per fold so that folds never share state. */
+export type MethodFactory = () => Recommender | Promise<Recommender>;
+
+/**
+ * Options the evaluation passes when it builds the LEADER student by name (`leader-s`,
+ * `leader-s-nodistill`). Absent fields mean "the student's own defaults".
+ */
+export interface StudentMethodOptions {
+  /** Method name to report (`leader-s` or `leader-s-nodistill`). */
+  name: string;
+  /** Weight of the distillation loss (MSE to the teacher state); 0 trains without the teacher. */
+  alpha?: number;
+  /** Weight of the profile alignment loss; 0 disables it. */
+  beta?: number;
+  /** File of the teacher's pooled hidden states (needed for distillation when alpha > 0). */
+  teacherStates?: string;
+  /** Upper bound on training epochs (early stopping may stop sooner). */
+  epochs?: number;
+}
+
+/**
+ * What `src/model/student/recommender.ts` exports so that `leader-cds evaluate --methods leader-s`
+ * can build the student without a static dependency on it.
+ */
+export interface StudentRecommenderModule {
+  createStudentRecommender(options: StudentMethodOptions): Recommender | Promise<Recommender>;
+}
