@@ -1,0 +1,260 @@
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../src/model/tf/backend.ts';
+import { registerFastKernels, unregisterFastKernels, fastKernelsEnabled } from '../../src/model/tf/kernels/register.ts';
+
+type Backend = 'cpu' | 'wasm';
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
+  };
+}
+
+function randn(shape: number[], seed: number): { shape: number[]; values: Float32Array } {
+  const r = rng(seed);
+  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < values.length; i++) values[i] = r() * 2;
+  return { shape, values };
+}
+
+function t(spec: { shape: number[]; values: Float32Array }): tf.Tensor {
+  return tf.tensor(spec.values, spec.shape, 'float32');
+}
+
+/** Runs `fn` on one backend, stock or patched, and returns the results as plain arrays. */
+async function run(backend: Backend, patched: boolean, fn: () => tf.Tensor[]): Promise<Array<{ shape: number[]; values: Float32Array }>> {
+  await initBackend(backend);
+  const wasOn = fastKernelsEnabled(backend);
+  const others = (['cpu', 'wasm'] as const).filter((b) => fastKernelsEnabled(b));
+  if (!patched) for (const b of others) unregisterFastKernels(b);
+  try {
+    const out = tf.tidy(fn);
+    const res = out.map((x) => ({ shape: x.shape, values: Float32Array.from(x.dataSync()) }));
+    tf.dispose(out);
+    return res;
+  } finally {
+    if (!patched) for (const b of others) registerFastKernels(b);
+    assert.equal(fastKernelsEnabled(backend), wasOn);
+  }
+}
+
+function assertClose(actual: { shape: number[]; values: Float32Array }, expected: { shape: number[]; values: Float32Array }, what: string, rel = 1e-5): void {
+  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
+  let maxAbs = 0;
+  let maxDiff = 0;
+  for (let i = 0; i < expected.values.length; i++) {
+    maxAbs = Math.max(maxAbs, Math.abs(expected.values[i]!));
+    maxDiff = Math.max(maxDiff, Math.abs(actual.values[i]! - expected.values[i]!));
+  }
+  assert.ok(maxDiff <= rel * Math.max(1, maxAbs), `${what}: max abs diff ${maxDiff} (max |ref| ${maxAbs})`);
+}
+
+/** Compares the patched cpu and wasm results with the stock cpu backend's. */
+async function compareWithStock(what: string, fn: () => tf.Tensor[], rel = 1e-5, reference?: () => tf.Tensor[]): Promise<void> {
+  const expected = await run('cpu', false, reference ?? fn);
+  for (const backend of ['cpu', 'wasm'] as const) {
+    const actual = await run(backend, true, fn);
+    assert.equal(actual.length, expected.length);
+    actual.forEach((a, i) => assertClose(a, expected[i]!, `${what} on ${backend} [output ${i}]`, rel));
+  }
+}
+
+describe('backend selection', () => {
+  test('cpu when asked', async () => {
+    const info = await initBackend('cpu');
+    assert.equal(info.name, 'cpu');
+    assert.equal(tf.getBackend(), 'cpu');
+    assert.deepEqual(info.fellBackFrom, []);
+    assert.equal(info.gpu, false);
+    assert.equal(await initBackend('cpu'), info, 'a repeated call returns the same answer');
+  });
+
+  test('wasm when asked, with the packaged SIMD binary', async () => {
+    const info = await initBackend('wasm');
+    assert.equal(info.name, 'wasm');
+    assert.equal(tf.getBackend(), 'wasm');
+    assert.equal(tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), true);
+    assert.ok(fastKernelsEnabled('wasm'));
+  });
+
+  const nativeInstalled = (() => {
+    try {
+      createRequire(import.meta.url).resolve('@tensorflow/tfjs-node-gpu');
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  test('tensorflow falls back with a reason when tfjs-node-gpu is absent', { skip: nativeInstalled && 'tfjs-node-gpu is installed here' }, async () => {
+    const info = await initBackend('tensorflow');
+    assert.equal(info.name, 'wasm');
+    assert.equal(info.fellBackFrom[0]?.name, 'tensorflow');
+    assert.match(info.fellBackFrom[0]?.reason ?? '', /tfjs-node-gpu/);
+  });
+
+  test('auto picks wasm here', { skip: nativeInstalled && 'tfjs-node-gpu is installed here' }, async () => {
+    const info = await initBackend('auto');
+    assert.equal(info.name, 'wasm');
+    assert.equal(tf.getBackend(), 'wasm');
+  });
+
+  test('gradients and chained ops are available from tfjs-core', async () => {
+    await initBackend('cpu');
+    const x = tf.tensor([1, -2, 3]);
+    const g = tf.grad((v: tf.Tensor) => tf.sum(tf.relu(v)))(x);
+    assert.deepEqual(Array.from(g.dataSync()), [1, 0, 1]);
+    assert.equal((x as unknown as { sum(): tf.Tensor }).sum().dataSync()[0], 2);
+  });
+});
+
+describe('UnsortedSegmentSum', () => {
+  before(async () => {
+    await initBackend('cpu');
+    await initBackend('wasm');
+  });
+
+  test('repeated ids, id 0, negative ids dropped, trailing dims', async () => {
+    const x = randn([7, 3, 5], 1);
+    const ids = [0, 2, 2, -1, 0, 4, 2];
+    await compareWithStock('segment sum', () => [tf.unsortedSegmentSum(t(x), tf.tensor1d(ids, 'int32'), 6)]);
+  });
+
+  test('2-D segment ids over a rank-3 input', async () => {
+    const x = randn([4, 3, 8], 2);
+    const ids = [[1, 1, 0], [3, 0, 0], [2, 1, 3], [0, 0, 0]];
+    // The stock cpu kernel mis-broadcasts ids of rank > 1; its reference flattens them first.
+    await compareWithStock(
+      'segment sum 2-D ids',
+      () => [tf.unsortedSegmentSum(t(x), tf.tensor2d(ids, [4, 3], 'int32') as unknown as tf.Tensor1D, 5)],
+      1e-5,
+      () => [tf.unsortedSegmentSum(tf.reshape(t(x), [12, 8]), tf.tensor1d(ids.flat(), 'int32'), 5)],
+    );
+  });
+
+  test('int32 input', async () => {
+    await compareWithStock('segment sum int32', () => [
+      tf.cast(tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32'), tf.tensor1d([1, 0, 1], 'int32'), 2), 'float32'),
+    ]);
+  });
+
+  test('empty input gives zeros', async () => {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      const [out] = await run(backend, true, () => [tf.unsortedSegmentSum(tf.zeros([0, 4]), tf.tensor1d([], 'int32'), 3)]);
+      assert.deepEqual(out!.shape, [3, 4]);
+      assert.ok(out!.values.every((v) => v === 0));
+    }
+  });
+
+  test('out-of-range id is a clear error', async () => {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await initBackend(backend);
+      assert.throws(() => tf.unsortedSegmentSum(tf.ones([2, 2]), tf.tensor1d([0, 5], 'int32'), 3), /segment id 5 at position 1 is out of range/);
+    }
+  });
+});
+
+describe('GatherV2 gradient', () => {
+  test('embedding lookup: repeated indices and index 0', async () => {
+    const table = randn([50, 16], 3);
+    const w = randn([4, 6, 16], 4);
+    const idx = [0, 3, 3, 49, 0, 7, 1, 1, 1, 2, 0, 0, 10, 11, 12, 3, 3, 3, 0, 49, 48, 5, 6, 7];
+    await compareWithStock('gather grad', () => {
+      const f = (x: tf.Tensor) => tf.sum(tf.mul(tf.gather(x, tf.tensor2d(idx, [4, 6], 'int32')), t(w)));
+      return [tf.grad(f)(t(table))];
+    });
+  });
+
+  test('gather along axis 1 (delegates to the stock formula)', async () => {
+    const x = randn([3, 9, 4], 5);
+    const w = randn([3, 5, 4], 6);
+    await compareWithStock('gather grad axis 1', () => {
+      const f = (v: tf.Tensor) => tf.sum(tf.mul(tf.gather(v, tf.tensor1d([8, 0, 0, 4, 2], 'int32'), 1), t(w)));
+      return [tf.grad(f)(t(x))];
+    });
+  });
+
+  test('from a non-contiguous (transposed) table', async () => {
+    const table = randn([16, 30], 7);
+    const w = randn([5, 16], 8);
+    await compareWithStock('gather grad of transposed table', () => {
+      const f = (x: tf.Tensor) => tf.sum(tf.mul(tf.gather(tf.transpose(x), tf.tensor1d([29, 0, 0, 17, 29], 'int32')), t(w)));
+      return [tf.grad(f)(t(table))];
+    });
+  });
+});
+
+describe('BatchMatMul forward and gradient', () => {
+  const cases: Array<{ a: number[]; b: number[]; tA: boolean; tB: boolean }> = [];
+  for (const tA of [false, true]) {
+    for (const tB of [false, true]) {
+      cases.push({ a: tA ? [3, 4, 5] : [3, 5, 4], b: tB ? [3, 6, 4] : [3, 4, 6], tA, tB });
+      cases.push({ a: tA ? [4, 5] : [5, 4], b: tB ? [6, 4] : [4, 6], tA, tB });
+      cases.push({ a: tA ? [2, 2, 4, 5] : [2, 2, 5, 4], b: tB ? [2, 2, 6, 4] : [2, 2, 4, 6], tA, tB });
+    }
+  }
+  for (const c of cases) {
+    test(`a [${c.a}]${c.tA ? 'ᵀ' : ''} x b [${c.b}]${c.tB ? 'ᵀ' : ''}`, async () => {
+      const a = randn(c.a, 11);
+      const b = randn(c.b, 12);
+      const seedShape = [...c.a.slice(0, -2), c.tA ? c.a[c.a.length - 1]! : c.a[c.a.length - 2]!, c.tB ? c.b[c.b.length - 2]! : c.b[c.b.length - 1]!];
+      const w = randn(seedShape, 13);
+      await compareWithStock(`matmul ${JSON.stringify(c)}`, () => {
+        const f = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y, c.tA, c.tB), t(w)));
+        const { value, grads } = tf.valueAndGrads(f)([t(a), t(b)]);
+        return [tf.matMul(t(a), t(b), c.tA, c.tB), value, ...grads];
+      });
+    });
+  }
+
+  // The stock gradient cannot broadcast; the reference tiles b explicitly, whose gradient sums.
+  for (const tB of [false, true]) {
+    test(`broadcast: a [8,5,4] x b [${tB ? '6,4' : '4,6'}]${tB ? 'ᵀ' : ''} (shared weights)`, async () => {
+      const a = randn([8, 5, 4], 21);
+      const b = randn(tB ? [6, 4] : [4, 6], 22);
+      const w = randn([8, 5, 6], 23);
+      const loss = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y, false, tB), t(w)));
+      const tiled = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, tf.tile(tf.expandDims(y, 0), [8, 1, 1]), false, tB), t(w)));
+      await compareWithStock(
+        'broadcast matmul',
+        () => {
+          const { value, grads } = tf.valueAndGrads(loss)([t(a), t(b)]);
+          return [value, ...grads];
+        },
+        1e-5,
+        () => {
+          const { value, grads } = tf.valueAndGrads(tiled)([t(a), t(b)]);
+          return [value, ...grads];
+        },
+      );
+    });
+  }
+
+  test('broadcast: a [5,4] x b [3,4,6] (shared left operand)', async () => {
+    const a = randn([5, 4], 31);
+    const b = randn([3, 4, 6], 32);
+    const w = randn([3, 5, 6], 33);
+    await compareWithStock(
+      'broadcast left matmul',
+      () => {
+        const { value, grads } = tf.valueAndGrads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y), t(w))))([t(a), t(b)]);
+        return [value, ...grads];
+      },
+      1e-5,
+      () => {
+        const { value, grads } = tf.valueAndGrads((x: tf.Tensor, y: tf.Tensor) =>
+          tf.sum(tf.mul(tf.matMul(tf.tile(tf.expandDims(x, 0), [3, 1, 1]), y), t(w))),
+        )([t(a), t(b)]);
+        return [value, ...grads];
+      },
+    );
+  });
+});
