@@ -5,7 +5,9 @@ import { CliError } from './errors.ts';
 type Register = (program: Command) => void;
 
 // Loaded lazily so that `leader-cds synth` does not pay for onnxruntime or tfjs start-up.
-const areas: Array<() => Promise<{ register: Register }>> = [];
+const areas: Array<() => Promise<{ register: Register }>> = [
+  () => import('./commands/serve.ts'),
+];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('leader-cds')

@@ -106,6 +106,8 @@ export interface CallContext {
   signal: AbortSignal;
   /** The JWT issuer (when authenticated), to scope session state per client. */
   issuer?: string;
+  /** The JWT `tenant` claim, when the client sent one (multi-tenant EHRs). */
+  tenant?: string;
 }
 
 /** One CDS service as discovery lists it, plus its handler. */

@@ -1,0 +1,252 @@
+// Service configuration: defaults < config file (JSON or YAML) < environment < command-line flags,
+// validated once at start so that a bad value stops the service with a message naming where it came from.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+const Jwk = z.object({ kty: z.string().min(1), kid: z.string().optional() }).passthrough();
+
+const Issuer = z
+  .object({
+    /** Exact `iss` claim value. */
+    iss: z.string().min(1),
+    /** JWKS fetched over HTTPS (HTTP only for loopback) with caching and refetch on an unknown `kid`. */
+    jwksUrl: z.string().url().optional(),
+    /** Keys configured out of band, inline. */
+    jwks: z.object({ keys: z.array(Jwk).min(1) }).strict().optional(),
+    /** Keys configured out of band, in a JWKS file (relative to the config file). */
+    jwksFile: z.string().min(1).optional(),
+    /** Asymmetric algorithms only; ES256/RS256 etc. only when a site needs them. */
+    algorithms: z
+      .array(z.enum(['ES384', 'RS384', 'ES256', 'RS256', 'ES512', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA']))
+      .min(1)
+      .default(['ES384', 'RS384']),
+  })
+  .strict()
+  .refine((i) => [i.jwksUrl, i.jwks, i.jwksFile].filter((x) => x !== undefined).length === 1, {
+    message: 'give exactly one of jwksUrl, jwks or jwksFile',
+  });
+
+const BodyLimit = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^\d+(\.\d+)?\s*(b|kb|mb)$/i, 'a size such as 512kb or 1mb'),
+]);
+
+export const ServiceConfigSchema = z
+  .object({
+    server: z
+      .object({
+        port: z.number().int().min(0).max(65535).default(8080),
+        host: z.string().min(1).default('0.0.0.0'),
+        /** Public base URL as CDS clients call it (JWT `aud` is this plus the path). */
+        baseUrl: z.string().url().optional(),
+        bodyLimit: BodyLimit.default('1mb'),
+        /** Hard budget for one hook call, FHIR fallback included. */
+        timeBudgetMs: z.number().int().positive().max(60_000).default(300),
+        shutdownTimeoutMs: z.number().int().positive().default(10_000),
+      })
+      .strict()
+      .default({}),
+    model: z.object({ dir: z.string().min(1).default('models/demo') }).strict().default({}),
+    mapping: z.object({ path: z.string().min(1).default('mappings/synthetic.json') }).strict().default({}),
+    services: z.object({ definitionsDir: z.string().min(1).default('cds-hooks') }).strict().default({}),
+    auth: z
+      .object({
+        mode: z.enum(['jwt', 'disabled']).default('disabled'),
+        /** Allows `disabled` when NODE_ENV=production. */
+        forceDisabled: z.boolean().default(false),
+        issuers: z.array(Issuer).default([]),
+        clockSkewSeconds: z.number().int().min(0).max(300).default(30),
+        /** Tokens older than this (by `iat`) are refused; also bounds how long a `jti` is remembered. */
+        maxTokenAgeSeconds: z.number().int().positive().max(86_400).default(3600),
+        replayCacheSize: z.number().int().positive().default(100_000),
+        /** Also require a JWT on discovery (it holds no patient data, so it is open by default). */
+        protectDiscovery: z.boolean().default(false),
+      })
+      .strict()
+      .default({}),
+    cors: z
+      .object({
+        /** Browser origins allowed to call; `*` allows any. */
+        origins: z.array(z.string().min(1)).default(['https://sandbox.cds-hooks.org']),
+      })
+      .strict()
+      .default({}),
+    feedback: z.object({ db: z.string().min(1).default('var/feedback.sqlite') }).strict().default({}),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .strict()
+      .default({}),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.auth.mode === 'jwt' && c.auth.issuers.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['auth', 'issuers'], message: 'auth.mode jwt needs at least one issuer' });
+    if (c.auth.mode === 'jwt' && c.server.baseUrl === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['server', 'baseUrl'],
+        message: 'auth.mode jwt needs the public base URL (the JWT aud is checked against it)',
+      });
+  });
+
+export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
+export type IssuerConfig = ServiceConfig['auth']['issuers'][number];
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type Tree = { [k: string]: Json };
+
+/** Environment variables and the config path they set, with how to read the text. */
+const ENV: Array<{ name: string; path: string[]; as: 'string' | 'int' | 'bool' | 'list' | 'size' }> = [
+  { name: 'PORT', path: ['server', 'port'], as: 'int' },
+  { name: 'HOST', path: ['server', 'host'], as: 'string' },
+  { name: 'LEADER_CDS_BASE_URL', path: ['server', 'baseUrl'], as: 'string' },
+  { name: 'LEADER_CDS_BODY_LIMIT', path: ['server', 'bodyLimit'], as: 'size' },
+  { name: 'LEADER_CDS_TIME_BUDGET_MS', path: ['server', 'timeBudgetMs'], as: 'int' },
+  { name: 'LEADER_CDS_MODEL_DIR', path: ['model', 'dir'], as: 'string' },
+  { name: 'LEADER_CDS_MAPPING', path: ['mapping', 'path'], as: 'string' },
+  { name: 'LEADER_CDS_AUTH_MODE', path: ['auth', 'mode'], as: 'string' },
+  { name: 'LEADER_CDS_AUTH_FORCE_DISABLED', path: ['auth', 'forceDisabled'], as: 'bool' },
+  { name: 'LEADER_CDS_CORS_ORIGINS', path: ['cors', 'origins'], as: 'list' },
+  { name: 'LEADER_CDS_FEEDBACK_DB', path: ['feedback', 'db'], as: 'string' },
+  { name: 'LEADER_CDS_LOG_LEVEL', path: ['log', 'level'], as: 'string' },
+];
+
+/** Fields holding file paths: resolved against the config file's folder, or the project root otherwise. */
+const PATH_FIELDS: string[][] = [['model', 'dir'], ['mapping', 'path'], ['services', 'definitionsDir'], ['feedback', 'db']];
+
+export interface LoadConfigOptions {
+  /** Config file (JSON or YAML); falls back to LEADER_CDS_CONFIG. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Command-line overrides, already typed. */
+  overrides?: { port?: number };
+  /** Folder that relative default paths are resolved against. */
+  root?: string;
+}
+
+function setPath(tree: Tree, keys: string[], value: Json): void {
+  let node: Tree = tree;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (next === undefined || next === null || typeof next !== 'object' || Array.isArray(next)) node[key] = {};
+    node = node[key] as Tree;
+  }
+  node[keys[keys.length - 1]!] = value;
+}
+
+function getPath(tree: Tree, keys: string[]): Json | undefined {
+  let node: Json | undefined = tree;
+  for (const key of keys) {
+    if (node === null || typeof node !== 'object' || Array.isArray(node)) return undefined;
+    node = node[key];
+  }
+  return node;
+}
+
+function readEnvValue(name: string, raw: string, as: (typeof ENV)[number]['as']): Json {
+  switch (as) {
+    case 'string':
+      return raw;
+    case 'size':
+      return /^\d+$/.test(raw) ? Number(raw) : raw;
+    case 'int': {
+      if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`environment variable ${name}: expected a whole number, got "${raw}"`);
+      return Number(raw.trim());
+    }
+    case 'bool': {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes'].includes(v)) return true;
+      if (['0', 'false', 'no', ''].includes(v)) return false;
+      throw new ConfigError(`environment variable ${name}: expected true or false, got "${raw}"`);
+    }
+    case 'list':
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+  }
+}
+
+function readConfigFile(file: string): Tree {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config file ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${file}: not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${file}: the top level must be an object`);
+  return parsed as Tree;
+}
+
+/** Loads and validates the configuration; throws ConfigError naming the file, field or variable at fault. */
+export function loadConfig(options: LoadConfigOptions = {}): ServiceConfig {
+  const env = options.env ?? process.env;
+  const root = options.root ?? projectRoot;
+  const file = options.file ?? (env.LEADER_CDS_CONFIG ? env.LEADER_CDS_CONFIG : undefined);
+  const tree: Tree = file ? readConfigFile(file) : {};
+  const fileDir = file ? path.dirname(path.resolve(file)) : root;
+  const sources = new Map<string, string>();
+
+  for (const keys of PATH_FIELDS) {
+    const value = getPath(tree, keys);
+    if (typeof value === 'string') setPath(tree, keys, path.resolve(fileDir, value));
+  }
+  const issuers = getPath(tree, ['auth', 'issuers']);
+  if (Array.isArray(issuers))
+    for (const issuer of issuers)
+      if (issuer && typeof issuer === 'object' && !Array.isArray(issuer) && typeof issuer.jwksFile === 'string')
+        issuer.jwksFile = path.resolve(fileDir, issuer.jwksFile);
+
+  for (const { name, path: keys, as } of ENV) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    let value = readEnvValue(name, raw, as);
+    if (typeof value === 'string' && PATH_FIELDS.some((p) => p.join('.') === keys.join('.'))) value = path.resolve(root, value);
+    setPath(tree, keys, value);
+    sources.set(keys.join('.'), `environment variable ${name}`);
+  }
+  if (options.overrides?.port !== undefined) {
+    setPath(tree, ['server', 'port'], options.overrides.port);
+    sources.set('server.port', 'option --port');
+  }
+
+  const result = ServiceConfigSchema.safeParse(tree);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const field = issue.path.join('.');
+      const origin = sources.get(field) ?? (file ? `config file ${file}` : 'configuration');
+      return `${origin}: ${field || '(top level)'}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration\n  ${lines.join('\n  ')}`);
+  }
+  const config = result.data;
+  // Defaults are relative to the project so that `npm start` works from any folder.
+  for (const keys of PATH_FIELDS) {
+    const value = getPath(config as unknown as Tree, keys);
+    if (typeof value === 'string' && !path.isAbsolute(value)) setPath(config as unknown as Tree, keys, path.resolve(root, value));
+  }
+  if (config.auth.mode === 'disabled' && env.NODE_ENV === 'production' && !config.auth.forceDisabled)
+    throw new ConfigError(
+      'auth.mode is disabled while NODE_ENV=production: configure JWT issuers, or set auth.forceDisabled (LEADER_CDS_AUTH_FORCE_DISABLED=true) if you really mean it',
+    );
+  return config;
+}

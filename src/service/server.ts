@@ -1,0 +1,107 @@
+// Starts the service: configuration already validated, then logger, metrics, feedback store, authentication,
+// the app, the listening socket, and the model in the background (readiness turns green when it is loaded).
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { CdsService } from './contracts.ts';
+import type { ServiceConfig } from './config.ts';
+import { createApp } from './app.ts';
+import { createAuthenticator, type Authenticator } from './auth/jwt.ts';
+import { bindDefinitions, loadServiceDefinitions } from './definitions.ts';
+import { FeedbackStore } from './feedback/store.ts';
+import { createLogger } from './ops/logger.ts';
+import { createMetrics, type ServiceMetrics } from './ops/metrics.ts';
+import { Readiness } from './ops/readiness.ts';
+import { createShutdown } from './ops/shutdown.ts';
+import { loadHookServices, type WiringDeps } from './wiring.ts';
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Builds the hook handlers; the real wiring by default. */
+  loadServices?: (deps: WiringDeps) => Promise<CdsService[]>;
+  /** Register process-wide default metrics (off in tests that start several servers). */
+  defaultMetrics?: boolean;
+}
+
+export interface RunningService {
+  server: Server;
+  url: string;
+  readiness: Readiness;
+  metrics: ServiceMetrics;
+  feedbackStore: FeedbackStore;
+  auth: Authenticator;
+  logger: Logger;
+  /** Resolves once the handlers are loaded (or failed to load: see readiness). */
+  loaded: Promise<void>;
+  shutdown: () => Promise<void>;
+}
+
+export function warnIfAuthDisabled(config: ServiceConfig, logger: Logger): void {
+  if (config.auth.mode !== 'disabled') return;
+  const banner = '!'.repeat(78);
+  const text = [
+    banner,
+    'JWT AUTHENTICATION IS DISABLED (auth.mode: disabled): ANY CALLER CAN USE THIS SERVICE.',
+    'Development only. Configure auth.mode jwt with allow-listed issuers before real patient data flows.',
+    banner,
+  ];
+  logger.warn({ authMode: 'disabled' }, text.join('\n'));
+  if (process.stderr.isTTY) process.stderr.write(`${text.join('\n')}\n`);
+}
+
+export async function startService(config: ServiceConfig, options: StartOptions = {}): Promise<RunningService> {
+  const logger = options.logger ?? createLogger(config.log.level);
+  warnIfAuthDisabled(config, logger);
+  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
+  const readiness = new Readiness(['model']);
+  const definitions = loadServiceDefinitions(config.services.definitionsDir);
+  const feedbackStore = new FeedbackStore(config.feedback.db);
+  let auth: Authenticator;
+  try {
+    auth = createAuthenticator(config.auth, (reason) => logger.debug({ reason }, 'JWT refused'));
+  } catch (err) {
+    feedbackStore.close();
+    throw err;
+  }
+  const services: CdsService[] = [];
+  const app = createApp({ services, config, auth, feedbackStore, metrics, logger, readiness });
+  const server = createServer(app);
+  // Slow-loris guards; EHR calls are small and quick.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  server.listen(config.server.port, config.server.host);
+  try {
+    await once(server, 'listening');
+  } catch (err) {
+    feedbackStore.close();
+    throw err;
+  }
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+  logger.info({ port: address.port, host: config.server.host, authMode: config.auth.mode, services: definitions.map((d) => d.id) }, 'listening');
+
+  const load = options.loadServices ?? loadHookServices;
+  const loaded = load({ config, metrics, feedbackStore, logger }).then(
+    (handlers) => {
+      services.push(...bindDefinitions(definitions, handlers));
+      readiness.markReady('model');
+      logger.info({ services: services.map((s) => s.id) }, 'ready');
+    },
+    (err: unknown) => {
+      readiness.markFailed('model', err instanceof Error ? err.message : String(err));
+      logger.error({ err }, 'hook services failed to load; /readyz stays 503');
+    },
+  );
+
+  const shutdown = createShutdown({
+    server,
+    timeoutMs: config.server.shutdownTimeoutMs,
+    logger,
+    beforeClose: () => readiness.markDraining(),
+    release: [() => feedbackStore.close()],
+  });
+  return { server, url, readiness, metrics, feedbackStore, auth, logger, loaded, shutdown };
+}
