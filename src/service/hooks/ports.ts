@@ -1,0 +1,68 @@
+// What the hook logic needs from the rest of leader-cds, as narrow ports: the model runtime, the history
+// builders, metrics and the feedback store's card log are bound by whoever wires the service.
+import type { DatasetRecord } from '../../dataset/types.ts';
+import type { PatientHistory } from '../../history/types.ts';
+import type { LoadedMapping } from '../../mapping/types.ts';
+import type { Orderable } from '../../mapping/schema.ts';
+import type { FhirResource, Bundle } from 'fhir/r4';
+
+export interface LabelInfo {
+  name: string;
+  orderable?: Orderable;
+}
+
+/** The served model: probabilities aligned with `labels`. */
+export interface MedicationModel {
+  readonly version: string;
+  readonly labels: readonly string[];
+  /** Probability at or above which a label is suggested. */
+  readonly threshold: number;
+  labelInfo(label: string): LabelInfo | undefined;
+  predict(records: DatasetRecord[]): Promise<Float32Array[]>;
+}
+
+export interface HistoryIssue {
+  message: string;
+  [key: string]: unknown;
+}
+
+/** The FHIR reader and dataset builder (src/fhir/bundle-reader.ts, src/dataset/records.ts). */
+export interface HistoryBuilder {
+  historyFromResources(
+    resources: FhirResource[] | Bundle,
+    mapping: LoadedMapping,
+    patientId?: string,
+  ): { history: PatientHistory; issues: readonly unknown[] };
+  recordForEncounter(history: PatientHistory, encounterIndex: number, mapping: LoadedMapping): DatasetRecord;
+}
+
+export type FallbackOutcome = 'ok' | 'http-error' | 'timeout' | 'network-error' | 'refused';
+export type PrefetchSource = 'prefetch' | 'fetched' | 'failed' | 'not-needed';
+
+/** Counters the edge binds to prom-client (src/service/ops/*). Never given tokens or patient data. */
+export interface HookMetrics {
+  fallbackRequest(resourceType: string, outcome: FallbackOutcome, seconds: number): void;
+  prefetchKey(key: string, source: PrefetchSource): void;
+  cards?(hook: string, kind: CardKind, count: number): void;
+}
+
+export type CardKind = 'suggestion' | 'interaction' | 'missing-class';
+
+/** What a card said, for the feedback store (which card uuid carried which model version and labels). */
+export interface CardLogEntry {
+  cardUuid: string;
+  kind: CardKind;
+  serviceId: string;
+  hook: string;
+  hookInstance: string;
+  patientId: string;
+  encounterId?: string;
+  modelVersion: string;
+  labels: string[];
+  suggestions: Array<{ uuid: string; label: string }>;
+  createdAt: string;
+}
+
+export interface CardLog {
+  record(entry: CardLogEntry): void | Promise<void>;
+}
