@@ -28,7 +28,8 @@ function shuffledPatients(records: ReadonlyArray<{ patientId: string }>, seed: n
 }
 
 function validateFractions(f: SplitFractions): void {
-  for (const [k, v] of Object.entries(f)) {
+  for (const k of ['train', 'validation', 'test'] as const) {
+    const v = f[k];
     if (!Number.isFinite(v) || v < 0) throw new RangeError(`split fraction ${k} must be a non-negative number, got ${v}`);
   }
   if (f.train <= 0) throw new RangeError('split fraction train must be positive');
