@@ -1,0 +1,91 @@
+// Why a label scored high: occlusion. Each input of the record is removed in turn and the record re-scored;
+// the base record and every variant go to the model in ONE batched predict call.
+import type { DatasetRecord } from '../../dataset/types.ts';
+import type { MedicationModel } from '../hooks/ports.ts';
+
+export type InputKind = 'diagnosis' | 'procedure' | 'history-diagnosis' | 'history-procedure' | 'history-medication' | 'profile';
+
+export interface ModelInput {
+  kind: InputKind;
+  /** A token, a medication label, or a profile field name. */
+  key: string;
+  /** The profile value, for profile inputs. */
+  value?: string;
+}
+
+export interface Contribution {
+  input: ModelInput;
+  /** How much the probability drops without this input (positive = the input raised it). */
+  delta: number;
+}
+
+export interface ScoredRecord {
+  record: DatasetRecord;
+  base: Float32Array;
+  inputs: ModelInput[];
+  /** Scores of the record without `inputs[i]`. */
+  occluded: Float32Array[];
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}
+
+/** Inputs worth occluding, current encounter first (it matters most and must never be cut by the bound). */
+export function occlusionInputs(record: DatasetRecord, bound: number): ModelInput[] {
+  const inputs: ModelInput[] = [
+    ...unique(record.diagnoses).map((key): ModelInput => ({ kind: 'diagnosis', key })),
+    ...unique(record.procedures).map((key): ModelInput => ({ kind: 'procedure', key })),
+    ...unique(record.history.flatMap((v) => v.medications)).map((key): ModelInput => ({ kind: 'history-medication', key })),
+    ...unique(record.history.flatMap((v) => v.diagnoses)).map((key): ModelInput => ({ kind: 'history-diagnosis', key })),
+    ...unique(record.history.flatMap((v) => v.procedures)).map((key): ModelInput => ({ kind: 'history-procedure', key })),
+    ...Object.entries(record.profile).map(([key, value]): ModelInput => ({ kind: 'profile', key, value })),
+  ];
+  return inputs.slice(0, Math.max(0, bound));
+}
+
+export function withoutInput(record: DatasetRecord, input: ModelInput): DatasetRecord {
+  switch (input.kind) {
+    case 'diagnosis':
+      return { ...record, diagnoses: record.diagnoses.filter((t) => t !== input.key) };
+    case 'procedure':
+      return { ...record, procedures: record.procedures.filter((t) => t !== input.key) };
+    case 'history-diagnosis':
+      return { ...record, history: record.history.map((v) => ({ ...v, diagnoses: v.diagnoses.filter((t) => t !== input.key) })) };
+    case 'history-procedure':
+      return { ...record, history: record.history.map((v) => ({ ...v, procedures: v.procedures.filter((t) => t !== input.key) })) };
+    case 'history-medication':
+      return { ...record, history: record.history.map((v) => ({ ...v, medications: v.medications.filter((t) => t !== input.key) })) };
+    case 'profile': {
+      const profile = { ...record.profile };
+      delete profile[input.key];
+      return { ...record, profile };
+    }
+  }
+}
+
+export async function scoreWithOcclusion(model: MedicationModel, record: DatasetRecord, bound = 64): Promise<ScoredRecord> {
+  const inputs = occlusionInputs(record, bound);
+  const scores = await model.predict([record, ...inputs.map((input) => withoutInput(record, input))]);
+  if (scores.length !== inputs.length + 1) {
+    throw new Error(`the model answered ${scores.length} score vectors for ${inputs.length + 1} records`);
+  }
+  for (const s of scores) {
+    if (s.length !== model.labels.length) throw new Error(`the model answered ${s.length} scores for ${model.labels.length} labels`);
+  }
+  const [base, ...occluded] = scores as [Float32Array, ...Float32Array[]];
+  return { record, base, inputs, occluded };
+}
+
+/** Inputs that raised label `index` the most, strongest first. */
+export function topContributions(scored: ScoredRecord, index: number, n: number, kinds?: readonly InputKind[]): Contribution[] {
+  const p = scored.base[index] ?? 0;
+  const out: Contribution[] = [];
+  scored.inputs.forEach((input, i) => {
+    if (kinds && !kinds.includes(input.kind)) return;
+    const delta = p - (scored.occluded[i]?.[index] ?? p);
+    if (delta > 1e-6) out.push({ input, delta });
+  });
+  out.sort((a, b) => b.delta - a.delta);
+  return out.slice(0, n);
+}

@@ -1,0 +1,156 @@
+// Shared first half of both handlers: resolve the FHIR data, build the history, pick the encounter, read the orders.
+import type { Bundle, FhirResource } from 'fhir/r4';
+import type { DatasetRecord } from '../../dataset/types.ts';
+import type { CodedEntry, EncounterRecord, PatientHistory } from '../../history/types.ts';
+import type { LoadedMapping } from '../../mapping/types.ts';
+import { ServiceError, type CallContext, type HookRequest } from '../contracts.ts';
+import { keySpecs } from '../prefetch/keys.ts';
+import { resolvePrefetch } from '../prefetch/resolve.ts';
+import { activeMedications, readDrafts, type DraftSet, type OrderedMedication } from './orders.ts';
+import type { CardLog, HistoryBuilder, HookMetrics, MedicationModel } from './ports.ts';
+import type { SessionStore } from './session-store.ts';
+
+export interface HookOptions {
+  /** Time kept back from the deadline for the model and the cards (ms). */
+  reserveMs: number;
+  maxPages: number;
+  pageSize: number;
+  maxSuggestions: number;
+  /** order-sign: probability above which a missing class is "strongly indicated". */
+  strongThreshold: number;
+  /** Inputs occluded for explanations (one batched predict call of this many records plus one). */
+  occlusionBound: number;
+  topInputs: number;
+  topReasons: number;
+}
+
+export const defaultHookOptions: HookOptions = {
+  reserveMs: 40,
+  maxPages: 10,
+  pageSize: 200,
+  maxSuggestions: 5,
+  strongThreshold: 0.8,
+  occlusionBound: 64,
+  topInputs: 3,
+  topReasons: 3,
+};
+
+export interface HookDeps {
+  model: MedicationModel;
+  mapping: LoadedMapping;
+  history: HistoryBuilder;
+  metrics?: HookMetrics;
+  sessionStore?: SessionStore;
+  cardLog?: CardLog;
+  options?: Partial<HookOptions>;
+}
+
+export interface Prepared {
+  patientId: string;
+  /** The encounter the orders belong to: given, or the most recent one; undefined when the patient has none. */
+  encounterId?: string;
+  history: PatientHistory;
+  encounter: EncounterRecord;
+  record: DatasetRecord;
+  drafts: DraftSet;
+  active: OrderedMedication[];
+  /** Degraded optional data and other facts the clinician should know. */
+  notes: string[];
+  /** Diagnosis token -> the Condition behind it (current encounter first) and its name. */
+  conditions: Map<string, { reference: string; display?: string }>;
+  /** Token -> display, for explanations. */
+  names: Map<string, string>;
+}
+
+export function timeLeft(call: CallContext): void {
+  if (call.signal.aborted || Date.now() >= call.deadline) {
+    throw new ServiceError('timeout', 'the time budget of this call was spent before an answer could be computed');
+  }
+}
+
+function sameId(recordId: string, id: string): boolean {
+  return recordId === id || recordId === `Encounter/${id}` || recordId.endsWith(`/Encounter/${id}`);
+}
+
+function conditionRef(entry: CodedEntry): string | undefined {
+  if (!entry.source) return undefined;
+  if (/^Condition\//.test(entry.source)) return entry.source;
+  if (entry.source.includes('/')) return undefined;
+  return `Condition/${entry.source}`;
+}
+
+export async function prepare(
+  request: HookRequest,
+  call: CallContext,
+  ctx: { patientId: string; encounterId?: string; selections: readonly string[]; draftOrders: Bundle },
+  deps: HookDeps,
+  options: HookOptions,
+): Promise<Prepared> {
+  const draftResources = (ctx.draftOrders.entry ?? []).flatMap((e) => (e.resource ? [e.resource as FhirResource] : []));
+  // Selections are checked before any FHIR traffic: a bad request costs nothing.
+  readDrafts(ctx.draftOrders, ctx.selections, deps.mapping, draftResources);
+
+  const specs = keySpecs(ctx);
+  const resolved = await resolvePrefetch(request, ctx.patientId, specs, {
+    deadline: call.deadline - options.reserveMs,
+    signal: call.signal,
+    metrics: deps.metrics,
+    maxPages: options.maxPages,
+    pageSize: options.pageSize,
+  });
+  const failed = Object.values(resolved.results).filter((r) => r && r.required && r.source === 'failed');
+  if (failed.length > 0) {
+    const why = failed.map((r) => `${r!.key}: ${r!.note ?? r!.failure}`).join('; ');
+    if (failed.some((r) => r!.failure === 'timeout')) {
+      throw new ServiceError('timeout', `required FHIR data did not arrive within the time budget (${why})`, failed.map((r) => `prefetch.${r!.key}`));
+    }
+    throw new ServiceError('precondition-failed', `required FHIR data cannot be had (${why})`, failed.map((r) => `prefetch.${r!.key}`));
+  }
+  timeLeft(call);
+
+  const { history } = deps.history.historyFromResources(resolved.resources, deps.mapping, ctx.patientId);
+  const notes = [...resolved.notes];
+  let index: number;
+  let encounterId: string | undefined;
+  if (ctx.encounterId) {
+    encounterId = ctx.encounterId;
+    index = history.encounters.findIndex((e) => sameId(e.id, ctx.encounterId!));
+    if (index < 0) notes.push(`Encounter/${ctx.encounterId} has no diagnoses or procedures in the data read; the prediction rests on earlier encounters and the profile`);
+  } else {
+    index = history.encounters.length - 1;
+    const last = history.encounters[index];
+    if (last) {
+      encounterId = last.id.replace(/^.*Encounter\//, '');
+      notes.push(`No encounterId in the request: used the most recent encounter (${last.start.slice(0, 10)})`);
+    } else {
+      notes.push('The patient has no encounter in the data read; the prediction rests on the profile only');
+    }
+  }
+  let working = history;
+  if (index < 0) {
+    // The ordering session is an encounter the data does not show (yet): score it as a new, empty one after the rest.
+    const encounter: EncounterRecord = { id: encounterId ?? 'current', start: new Date().toISOString(), diagnoses: [], procedures: [], medications: [] };
+    working = { ...history, encounters: [...history.encounters, encounter] };
+    index = working.encounters.length - 1;
+  }
+  const encounter = working.encounters[index]!;
+  const record = deps.history.recordForEncounter(working, index, deps.mapping);
+
+  const lookup = [...resolved.resources, ...draftResources];
+  const drafts = readDrafts(ctx.draftOrders, ctx.selections, deps.mapping, lookup);
+  const active = activeMedications(resolved.resources, drafts, deps.mapping);
+  for (const d of drafts.medications) if (d.labels.length === 0) notes.push(`The draft order ${d.display} has no label in mapping ${deps.mapping.name}; it is not checked for interactions`);
+
+  const conditions = new Map<string, { reference: string; display?: string }>();
+  const names = new Map<string, string>();
+  const ordered = [encounter, ...working.encounters.slice(0, index).reverse()];
+  for (const e of ordered) {
+    for (const d of e.diagnoses) {
+      const ref = conditionRef(d);
+      if (ref && !conditions.has(d.token)) conditions.set(d.token, { reference: ref, ...(d.concept.display ? { display: d.concept.display } : {}) });
+      if (d.concept.display && !names.has(d.token)) names.set(d.token, d.concept.display);
+    }
+    for (const p of e.procedures) if (p.concept.display && !names.has(p.token)) names.set(p.token, p.concept.display);
+  }
+  return { patientId: ctx.patientId, ...(encounterId ? { encounterId } : {}), history: working, encounter, record, drafts, active, notes, conditions, names };
+}

@@ -1,0 +1,71 @@
+// From model scores to suggestion candidates: above threshold, orderable, not already ordered, not interacting.
+import type { Candidate, Withheld } from '../cards/suggestion-card.ts';
+import { scoreWithOcclusion, topContributions, type ModelInput, type ScoredRecord } from '../cards/explain.ts';
+import { interactingOrders } from './interactions.ts';
+import type { HookDeps, HookOptions, Prepared } from './prepare.ts';
+
+export function hasClinicalInput(p: Prepared): boolean {
+  const r = p.record;
+  return r.diagnoses.length > 0 || r.procedures.length > 0 || r.history.some((v) => v.diagnoses.length + v.procedures.length + v.medications.length > 0);
+}
+
+export async function score(p: Prepared, deps: HookDeps, options: HookOptions): Promise<ScoredRecord> {
+  return scoreWithOcclusion(deps.model, p.record, options.occlusionBound);
+}
+
+function labelName(deps: HookDeps, label: string): string {
+  return deps.model.labelInfo(label)?.name ?? deps.mapping.labelEntry(label)?.name ?? label;
+}
+
+export function describeInput(input: ModelInput, p: Prepared, deps: HookDeps): string {
+  const name = (token: string) => p.names.get(token) ?? token;
+  switch (input.kind) {
+    case 'diagnosis':
+      return `${name(input.key)} (diagnosis)`;
+    case 'procedure':
+      return `${name(input.key)} (procedure)`;
+    case 'history-diagnosis':
+      return `${name(input.key)} (earlier diagnosis)`;
+    case 'history-procedure':
+      return `${name(input.key)} (earlier procedure)`;
+    case 'history-medication':
+      return `${labelName(deps, input.key)} given before`;
+    case 'profile':
+      return `${input.key.replace(/_/g, ' ')} ${input.value ?? ''}`.trim();
+  }
+}
+
+export interface Selection {
+  candidates: Candidate[];
+  withheld: Withheld[];
+}
+
+export function select(p: Prepared, scored: ScoredRecord, deps: HookDeps, options: HookOptions, minProbability: number, skip: ReadonlySet<string>): Selection {
+  const current = [...p.drafts.medications, ...p.active];
+  const ordered = new Set(current.flatMap((o) => o.labels));
+  const candidates: Candidate[] = [];
+  const withheld: Withheld[] = [];
+  const order = deps.model.labels.map((label, index) => ({ label, index, probability: scored.base[index] ?? 0 }));
+  order.sort((a, b) => b.probability - a.probability);
+  for (const { label, index, probability } of order) {
+    if (!(probability >= minProbability)) break;
+    if (ordered.has(label) || skip.has(label)) continue;
+    const info = deps.model.labelInfo(label) ?? deps.mapping.labelEntry(label);
+    const orderable = info?.orderable;
+    if (!orderable) continue;
+    const name = info?.name ?? label;
+    const clashes = interactingOrders(label, current, deps.mapping);
+    if (clashes.length > 0) {
+      withheld.push({ label, name, probability, why: `interacts with ${clashes.map((c) => c.display).join(', ')} (current orders)` });
+      continue;
+    }
+    if (candidates.length >= options.maxSuggestions) continue;
+    const contributions = topContributions(scored, index, options.topInputs).map((c) => ({ ...c, text: describeInput(c.input, p, deps) }));
+    const reasons = topContributions(scored, index, options.topReasons, ['diagnosis', 'history-diagnosis'])
+      .map((c) => p.conditions.get(c.input.key))
+      .filter((c): c is { reference: string; display?: string } => c !== undefined);
+    const unique = [...new Map(reasons.map((r) => [r.reference, r])).values()];
+    candidates.push({ label, name, orderable, probability, contributions, reasons: unique });
+  }
+  return { candidates, withheld };
+}
