@@ -104,6 +104,12 @@ export function createApp(options: AppOptions): express.Express {
     }),
   );
 
+  // A preflight cors() did not answer came from an origin off the allow-list.
+  app.options('*', (req, res, next) => {
+    if (req.headers.origin !== undefined) return next(new ServiceError('forbidden', 'origin not allowed'));
+    res.set('Allow', 'GET, POST, OPTIONS').status(204).end();
+  });
+
   // Authentication before the body is read: an unauthenticated caller gets nothing parsed.
   const authThen: RequestHandler = (req, res, next) => {
     if (auth.mode === 'disabled') return next();
