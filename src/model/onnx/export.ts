@@ -1,0 +1,112 @@
+// ONNX export of LEADER(S): the same computation as src/model/student/model.ts, built node by node.
+// Inputs are the encoder's padded int64 index tensors with dynamic batch, visit and code dimensions;
+// masks are derived inside the graph from index != 0.
+import type { StudentConfig } from '../student/config.ts';
+import { MASK_BIAS } from '../student/model.ts';
+import { SET_KINDS, type WeightMap } from '../student/weights.ts';
+import { float, GraphBuilder, int, ints } from './graph-builder.ts';
+
+export const INPUT_NAMES = ['diagnoses', 'procedures', 'medications', 'profile'] as const;
+export const OUTPUT_NAMES = ['probabilities', 'feature'] as const;
+
+export interface ExportInfo {
+  config: StudentConfig;
+  labels: number;
+  profileFields: number;
+  docString?: string;
+}
+
+export function exportStudentOnnx(weights: WeightMap, info: ExportInfo): Uint8Array {
+  const g = new GraphBuilder();
+  const { config } = info;
+  const d = config.dim;
+  const heads = config.heads;
+  const dh = d / heads;
+  const w = (name: string): string => {
+    const t = weights.get(name);
+    if (!t) throw new Error(`ONNX export: weight ${name} is missing`);
+    return g.floatTensor(name, t.data, t.shape);
+  };
+  const cached = new Map<string, string>();
+  const W = (name: string) => {
+    let n = cached.get(name);
+    if (!n) cached.set(name, (n = w(name)));
+    return n;
+  };
+  const linear = (x: string, wName: string, bName: string) => g.op('Add', [g.op('MatMul', [x, W(wName)]), W(bName)]);
+  const layerNorm = (x: string, prefix: string) =>
+    g.op('LayerNormalization', [x, W(`${prefix}.g`), W(`${prefix}.b`)], { axis: int(-1), epsilon: float(config.epsilon) });
+
+  /** Pre-LN transformer block over x [...lead, S, d] with mask [...lead, S]; lead = 1 or 2 leading dims. */
+  const block = (prefix: string, x: string, mask: string, lead: 1 | 2): string => {
+    const zeros = Array<number>(lead + 1).fill(0);
+    const h = layerNorm(x, `${prefix}.ln1`);
+    const splitHeads = (which: string) => g.op('Reshape', [linear(h, `${prefix}.w${which}`, `${prefix}.b${which}`), g.int64([...zeros, heads, dh])]);
+    // [..., S, H, dh] -> q,v: [..., H, S, dh]; k: [..., H, dh, S]
+    const perm = lead === 2 ? { q: [0, 1, 3, 2, 4], kT: [0, 1, 3, 4, 2] } : { q: [0, 2, 1, 3], kT: [0, 2, 3, 1] };
+    const q = g.op('Transpose', [splitHeads('q')], { perm: ints(perm.q) });
+    const kT = g.op('Transpose', [splitHeads('k')], { perm: ints(perm.kT) });
+    const v = g.op('Transpose', [splitHeads('v')], { perm: ints(perm.q) });
+    const scores = g.op('Mul', [g.op('MatMul', [q, kT]), g.scalar(1 / Math.sqrt(dh))]);
+    const bias = g.op('Mul', [g.op('Sub', [mask, g.scalar(1)]), g.scalar(-MASK_BIAS)]);
+    const biasB = g.op('Unsqueeze', [bias, g.int64([lead, lead + 1])]);
+    const attn = g.op('Softmax', [g.op('Add', [scores, biasB])], { axis: int(-1) });
+    const o = g.op('Transpose', [g.op('MatMul', [attn, v])], { perm: ints(perm.q) });
+    const merged = g.op('Reshape', [o, g.int64([...zeros, d])]);
+    const x1 = g.op('Add', [x, linear(merged, `${prefix}.wo`, `${prefix}.bo`)]);
+    const h2 = layerNorm(x1, `${prefix}.ln2`);
+    const ff = linear(g.op('Relu', [linear(h2, `${prefix}.ff1.w`, `${prefix}.ff1.b`)]), `${prefix}.ff2.w`, `${prefix}.ff2.b`);
+    return g.op('Add', [x1, ff]);
+  };
+
+  /** Masked mean over `axis` of x [..., S, d] with mask [..., S]; an all-padding row gives zeros. */
+  const maskedMean = (x: string, mask: string, axis: number): string => {
+    const sum = g.op('ReduceSum', [g.op('Mul', [x, g.op('Unsqueeze', [mask, g.int64([-1])])]), g.int64([axis])], { keepdims: int(0) });
+    const count = g.op('Max', [g.op('ReduceSum', [mask, g.int64([axis])], { keepdims: int(1) }), g.scalar(1)]);
+    return g.op('Div', [sum, count]);
+  };
+
+  const encodeSets = (kind: (typeof SET_KINDS)[number], idx: string) => {
+    const mask = g.op('Cast', [g.op('Not', [g.op('Equal', [idx, g.int64([0], true)])])], { to: int(1) });
+    const emb = g.op('Gather', [W(`emb.${kind}`), idx]);
+    const y = block(`set.${kind}`, emb, mask, 2);
+    const sets = maskedMean(y, mask, 2);
+    const visitMask = g.op('Cast', [g.op('Greater', [g.op('ReduceSum', [mask, g.int64([2])], { keepdims: int(0) }), g.scalar(0)])], {
+      to: int(1),
+    });
+    return { sets, visitMask };
+  };
+
+  // Code widths differ per input; the visit count is the same for diagnoses and procedures.
+  const diagnoses = g.input('diagnoses', 'int64', ['batch', 'visits', 'diagnosis_codes']);
+  const procedures = g.input('procedures', 'int64', ['batch', 'visits', 'procedure_codes']);
+  const medications = g.input('medications', 'int64', ['batch', 'history', 'medication_codes']);
+  const profile = g.input('profile', 'int64', ['batch', info.profileFields]);
+
+  const diag = encodeSets('diagnosis', diagnoses);
+  const proc = encodeSets('procedure', procedures);
+  const med = encodeSets('medication', medications);
+
+  const fields = Array.from({ length: info.profileFields }, (_, i) =>
+    g.op('Gather', [W(`emb.profile.${i}`), g.op('Gather', [profile, g.int64([i], true)], { axis: int(1) })]),
+  );
+  const promptIn = fields.length === 1 ? fields[0]! : g.op('Concat', fields, { axis: int(1) });
+  const prompt = linear(promptIn, 'prompt.w', 'prompt.b');
+  const medSeq = g.op('Concat', [g.op('Unsqueeze', [prompt, g.int64([1])]), med.sets], { axis: int(1) });
+  // A [B, 1] column of ones with the dynamic batch size: the prompt slot is always present.
+  const ones = g.op('Add', [g.op('Mul', [g.op('Slice', [med.visitMask, g.int64([0]), g.int64([1]), g.int64([1])]), g.scalar(0)]), g.scalar(1)]);
+  const medMask = g.op('Concat', [ones, med.visitMask], { axis: int(1) });
+
+  const pooled = [
+    [diag.sets, diag.visitMask],
+    [proc.sets, proc.visitMask],
+    [medSeq, medMask],
+  ].map(([seq, mask]) => maskedMean(block('visit', seq!, mask!, 1), mask!, 1));
+  const cat = g.op('Concat', pooled, { axis: int(1) });
+  g.op('Add', [g.op('MatMul', [g.op('Relu', [cat]), W('head1.w')]), W('head1.b')], {}, 'feature');
+  const logits = linear(g.op('Relu', ['feature']), 'head2.w', 'head2.b');
+  g.op('Sigmoid', [logits], {}, 'probabilities');
+  g.output('probabilities', ['batch', info.labels]);
+  g.output('feature', ['batch', config.hidden]);
+  return g.build('leader_student', info.docString ?? 'LEADER(S) medication recommendation student');
+}

@@ -1,0 +1,197 @@
+// Inference runtime: a model directory on onnxruntime-node. Validates the manifest against the session,
+// encodes patient histories, batches all given records into one run, reports unrecognised codes.
+import ort from 'onnxruntime-node';
+import type { DatasetRecord } from '../../dataset/types.ts';
+import { Encoder, type IndexTensor, type UnknownCode } from '../student/encode.ts';
+import { VocabIndex } from '../student/vocab.ts';
+import { ModelLoadError } from './errors.ts';
+import type { ModelManifest, TensorSpec } from './manifest.ts';
+import { readModelDir, type ModelFiles } from './model-dir.ts';
+
+export type ExecutionProvider = 'cuda' | 'cpu';
+
+export interface LoadOptions {
+  /** `auto` tries CUDA and falls back to CPU. */
+  provider?: ExecutionProvider | 'auto';
+  /** Intra-op threads; 1 keeps per-request latency low and leaves cores to concurrent requests. */
+  threads?: number;
+}
+
+export type Prediction =
+  | { status: 'ok'; probabilities: Float32Array; unknown: UnknownCode[] }
+  | { status: 'no-recommendation'; reason: string; unknown: UnknownCode[] };
+
+export interface RankedLabel {
+  label: string;
+  name?: string;
+  probability: number;
+  threshold: number;
+  orderable?: { system: string; code: string; display: string };
+}
+
+const INPUTS = ['diagnoses', 'procedures', 'medications', 'profile'] as const;
+type InputName = (typeof INPUTS)[number];
+
+const NO_KNOWN_CODE = 'no diagnosis, procedure or medication-history code of this patient is in the model vocabulary';
+
+function sameShape(a: ReadonlyArray<number | string>, b: ReadonlyArray<number | string>): boolean {
+  return a.length === b.length && a.every((x, i) => (typeof x === 'number' ? x === b[i] : typeof b[i] === 'string'));
+}
+
+function checkSignature(kind: 'input' | 'output', meta: readonly ort.InferenceSession.ValueMetadata[], specs: readonly TensorSpec[], dir: string): void {
+  const names = meta.map((m) => m.name).sort();
+  const expected = specs.map((s) => s.name).sort();
+  if (names.join() !== expected.join())
+    throw new ModelLoadError(`${dir}: model.onnx ${kind}s [${names.join(', ')}] do not match the manifest's [${expected.join(', ')}]`);
+  for (const s of specs) {
+    const m = meta.find((x) => x.name === s.name)!;
+    if (!m.isTensor) throw new ModelLoadError(`${dir}: model.onnx ${kind} ${s.name} is not a tensor`);
+    const type = m.type === 'float32' ? 'float32' : m.type;
+    if (type !== s.type || !sameShape(m.shape, s.shape))
+      throw new ModelLoadError(
+        `${dir}: model.onnx ${kind} ${s.name} is ${m.type}[${m.shape.join(', ')}], the manifest says ${s.type}[${s.shape.join(', ')}]`,
+      );
+  }
+}
+
+async function createSession(bytes: Uint8Array, options: LoadOptions, dir: string): Promise<{ session: ort.InferenceSession; provider: ExecutionProvider; fallback?: string }> {
+  const threads = options.threads ?? 1;
+  const base: ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+  const want = options.provider ?? 'auto';
+  let fallback: string | undefined;
+  if (want === 'cuda' || want === 'auto') {
+    try {
+      return { session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cuda'] }), provider: 'cuda' };
+    } catch (err) {
+      if (want === 'cuda') throw new ModelLoadError(`${dir}: the CUDA execution provider is not available: ${(err as Error).message}`);
+      fallback = `CUDA unavailable (${(err as Error).message.split('\n')[0]})`;
+    }
+  }
+  try {
+    return { session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] }), provider: 'cpu', ...(fallback ? { fallback } : {}) };
+  } catch (err) {
+    throw new ModelLoadError(`${dir}: onnxruntime cannot load model.onnx: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+export class StudentRuntime {
+  readonly encoder: Encoder;
+  private readonly labelCount: number;
+  private readonly bigints: BigInt64Array;
+  private readonly buffers = new Map<InputName, BigInt64Array>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly dir: string,
+    readonly manifest: ModelManifest,
+    private readonly session: ort.InferenceSession,
+    readonly provider: ExecutionProvider,
+    readonly providerFallback: string | undefined,
+  ) {
+    this.encoder = new Encoder(new VocabIndex(manifest.vocabularies), manifest.config);
+    this.labelCount = manifest.vocabularies.labels.length;
+    // Index -> BigInt lookup so that filling int64 inputs allocates nothing.
+    const sizes = this.encoder.vocab.sizes;
+    const largest = Math.max(sizes.diagnoses, sizes.procedures, sizes.medications, ...sizes.profile);
+    this.bigints = BigInt64Array.from({ length: largest }, (_, i) => BigInt(i));
+  }
+
+  static async load(dir: string, options: LoadOptions = {}): Promise<StudentRuntime> {
+    return StudentRuntime.fromFiles(await readModelDir(dir), options);
+  }
+
+  /** A runtime over model files already in memory (validated manifest and ONNX bytes). */
+  static async fromFiles(files: ModelFiles, options: LoadOptions = {}): Promise<StudentRuntime> {
+    const dir = files.dir;
+    const { session, provider, fallback } = await createSession(files.onnx, options, dir);
+    try {
+      checkSignature('input', session.inputMetadata, files.manifest.onnx.inputs, dir);
+      checkSignature('output', session.outputMetadata, files.manifest.onnx.outputs, dir);
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
+    return new StudentRuntime(dir, files.manifest, session, provider, fallback);
+  }
+
+  get labels(): readonly string[] {
+    return this.manifest.vocabularies.labels;
+  }
+
+  private tensor(name: InputName, t: IndexTensor): ort.Tensor {
+    let buf = this.buffers.get(name);
+    if (!buf || buf.length < t.data.length) this.buffers.set(name, (buf = new BigInt64Array(Math.max(t.data.length, (buf?.length ?? 0) * 2))));
+    const view = buf.subarray(0, t.data.length);
+    const big = this.bigints;
+    const src = t.data;
+    for (let i = 0; i < src.length; i++) view[i] = big[src[i]!]!;
+    return new ort.Tensor('int64', view, t.shape);
+  }
+
+  /** Probabilities for every record, in one session run; records without any known code get no recommendation. */
+  predict(records: readonly DatasetRecord[]): Promise<Prediction[]> {
+    // Encoder and input buffers are reused: run one call at a time.
+    const run = this.queue.then(() => this.predictNow(records));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async predictNow(records: readonly DatasetRecord[]): Promise<Prediction[]> {
+    if (records.length === 0) return [];
+    const probe = this.encoder.encode(records);
+    const usable = records.filter((_, i) => probe.known[i]);
+    const results: Prediction[] = records.map((_, i) => ({ status: 'no-recommendation', reason: NO_KNOWN_CODE, unknown: probe.unknown[i]! }));
+    if (usable.length === 0) return results;
+    const batch = usable.length === records.length ? probe : this.encoder.encode(usable);
+    const unknown = batch.unknown;
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of INPUTS) feeds[name] = this.tensor(name, batch[name]);
+    const out = await this.session.run(feeds, ['probabilities']);
+    const probs = out.probabilities!.data as Float32Array;
+    let k = 0;
+    records.forEach((_, i) => {
+      if (!probe.known[i]) return;
+      results[i] = { status: 'ok', probabilities: probs.slice(k * this.labelCount, (k + 1) * this.labelCount), unknown: unknown[k]! };
+      k++;
+    });
+    return results;
+  }
+
+  /** Both outputs for a batch (golden tests and checks); no filtering of records without known codes. */
+  async runRaw(records: readonly DatasetRecord[], pad: 'batch' | 'full' = 'batch'): Promise<{ probabilities: Float32Array; feature: Float32Array }> {
+    const run = this.queue.then(async () => {
+      const batch = this.encoder.encode(records, { pad });
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const name of INPUTS) feeds[name] = this.tensor(name, batch[name]);
+      const out = await this.session.run(feeds);
+      return { probabilities: out.probabilities!.data as Float32Array, feature: out.feature!.data as Float32Array };
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  threshold(label: string): number {
+    return this.manifest.thresholds.perLabel[label] ?? this.manifest.thresholds.default;
+  }
+
+  /** Labels by decreasing probability, with names and orderables from the manifest's label catalog. */
+  rank(probabilities: Float32Array, top = Infinity): RankedLabel[] {
+    const order = Array.from(probabilities.keys()).sort((a, b) => probabilities[b]! - probabilities[a]! || a - b);
+    return order.slice(0, top).map((i) => {
+      const label = this.labels[i]!;
+      const entry = this.manifest.labelCatalog[label];
+      return {
+        label,
+        ...(entry?.name ? { name: entry.name } : {}),
+        probability: probabilities[i]!,
+        threshold: this.threshold(label),
+        ...(entry?.orderable ? { orderable: entry.orderable } : {}),
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    await this.session.release();
+  }
+}

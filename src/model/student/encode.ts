@@ -1,0 +1,186 @@
+// Turns dataset records into the student's padded index tensors. Layout (all int, row-major):
+//   diagnoses, procedures [B, V, C]: encounter slots oldest first, the current encounter last;
+//   medications [B, H, C]: medication sets of the kept earlier encounters (the model puts the profile prompt in front);
+//   profile [B, F]: one value index per profile field.
+// Only the most recent maxVisits encounters are kept (defect 3: the current encounter always survives).
+// Shapes shrink to the batch's content; padding never changes the output because every mean and attention is masked.
+import type { DatasetRecord } from '../../dataset/types.ts';
+import type { StudentConfig } from './config.ts';
+import { FIRST, type VocabIndex } from './vocab.ts';
+
+export type CodeKind = 'diagnosis' | 'procedure' | 'medication' | 'profile';
+
+export interface UnknownCode {
+  kind: CodeKind;
+  /** The token, label, or `field=value` for profile values. */
+  code: string;
+}
+
+export interface IndexTensor {
+  data: Int32Array;
+  shape: number[];
+}
+
+export interface EncodedBatch {
+  size: number;
+  diagnoses: IndexTensor;
+  procedures: IndexTensor;
+  medications: IndexTensor;
+  profile: IndexTensor;
+  /** Per record: codes outside the vocabularies. */
+  unknown: UnknownCode[][];
+  /** Per record: whether at least one diagnosis, procedure or medication-history code was recognised. */
+  known: boolean[];
+}
+
+export interface EncodeOptions {
+  /** `batch`: shrink visit and code dimensions to the batch's content; `full`: always maxVisits x maxCodes. */
+  pad?: 'batch' | 'full';
+}
+
+interface RecordCodes {
+  diag: number[][];
+  proc: number[][];
+  med: number[][];
+  profile: number[];
+  unknown: UnknownCode[];
+  known: boolean;
+}
+
+/** Keeps the most recent `keep` earlier encounters. */
+export function recentHistory<T>(history: readonly T[], keep: number): T[] {
+  const n = Math.max(0, Math.min(history.length, keep));
+  return history.slice(history.length - n);
+}
+
+export class Encoder {
+  private buffers = new Map<string, Int32Array>();
+
+  constructor(
+    readonly vocab: VocabIndex,
+    readonly config: Pick<StudentConfig, 'maxVisits' | 'maxCodes'>,
+  ) {}
+
+  private set(
+    tokens: readonly string[],
+    table: Map<string, number>,
+    kind: CodeKind,
+    unknown: UnknownCode[],
+    state: { known: boolean },
+  ): number[] {
+    const out: number[] = [];
+    const seen = new Set<number>();
+    for (const t of tokens) {
+      const row = table.get(t);
+      if (row === undefined) {
+        unknown.push({ kind, code: t });
+        const u = this.vocab.unknownRow;
+        if (u !== 0 && !seen.has(u) && out.length < this.config.maxCodes) {
+          seen.add(u);
+          out.push(u);
+        }
+        continue;
+      }
+      state.known = true;
+      if (seen.has(row) || out.length >= this.config.maxCodes) continue;
+      seen.add(row);
+      out.push(row);
+    }
+    return out;
+  }
+
+  private codes(r: DatasetRecord): RecordCodes {
+    const unknown: UnknownCode[] = [];
+    const state = { known: false };
+    const kept = recentHistory(r.history, this.config.maxVisits - 1);
+    const v = this.vocab;
+    const diag = [...kept.map((h) => h.diagnoses), r.diagnoses].map((s) => this.set(s, v.diagnoses, 'diagnosis', unknown, state));
+    const proc = [...kept.map((h) => h.procedures), r.procedures].map((s) => this.set(s, v.procedures, 'procedure', unknown, state));
+    const med = kept.map((h) => this.set(h.medications, v.medications, 'medication', unknown, state));
+    const profile = v.profile.map(({ field, index }) => {
+      const value = r.profile[field];
+      if (value === undefined) return 0;
+      const row = index.get(value);
+      if (row !== undefined) return row;
+      unknown.push({ kind: 'profile', code: `${field}=${value}` });
+      return v.unknownRow;
+    });
+    return { diag, proc, med, profile, unknown, known: state.known };
+  }
+
+  private buffer(name: string, length: number): Int32Array {
+    let b = this.buffers.get(name);
+    if (!b || b.length < length) this.buffers.set(name, (b = new Int32Array(Math.max(length, (b?.length ?? 0) * 2))));
+    const view = b.subarray(0, length);
+    view.fill(0);
+    return view;
+  }
+
+  /** Packs per-record lists of code sets; `fullVisits` fixes the visit dimension (full padding). */
+  private pack(name: string, sets: number[][][], fullVisits?: number): IndexTensor {
+    let visits = fullVisits ?? 1;
+    let width = fullVisits === undefined ? 1 : this.config.maxCodes;
+    if (fullVisits === undefined)
+      for (const s of sets) {
+        visits = Math.max(visits, s.length);
+        for (const codes of s) width = Math.max(width, codes.length);
+      }
+    const data = this.buffer(name, sets.length * visits * width);
+    sets.forEach((s, b) =>
+      s.forEach((codes, v) => {
+        const base = (b * visits + v) * width;
+        for (let c = 0; c < codes.length; c++) data[base + c] = codes[c]!;
+      }),
+    );
+    return { data, shape: [sets.length, visits, width] };
+  }
+
+  /** Encodes records into batch tensors. The returned arrays are reused by the next call. */
+  encode(records: readonly DatasetRecord[], options: EncodeOptions = {}): EncodedBatch {
+    const full = options.pad === 'full';
+    const all = records.map((r) => this.codes(r));
+    const fields = this.vocab.profile.length;
+    const profile = this.buffer('profile', records.length * fields);
+    all.forEach((c, b) => profile.set(c.profile, b * fields));
+    const visits = full ? this.config.maxVisits : undefined;
+    return {
+      size: records.length,
+      diagnoses: this.pack('diagnoses', all.map((c) => c.diag), visits),
+      procedures: this.pack('procedures', all.map((c) => c.proc), visits),
+      // At least one slot so that no tensor has a zero-sized dimension.
+      medications: this.pack('medications', all.map((c) => c.med), full ? Math.max(1, this.config.maxVisits - 1) : undefined),
+      profile: { data: profile, shape: [records.length, fields] },
+      unknown: all.map((c) => c.unknown),
+      known: all.map((c) => c.known),
+    };
+  }
+
+  /** Medication-table rows of each record's target labels (alignment loss): label i -> row i + 2 (defect 2). */
+  currentMedications(records: readonly DatasetRecord[]): IndexTensor {
+    const rows = records.map((r) => {
+      const out: number[] = [];
+      for (const l of r.labels) {
+        const row = this.vocab.medications.get(l);
+        if (row !== undefined && row >= FIRST && !out.includes(row) && out.length < this.config.maxCodes) out.push(row);
+      }
+      return out;
+    });
+    const width = Math.max(1, ...rows.map((r) => r.length));
+    const data = new Int32Array(records.length * width);
+    rows.forEach((r, b) => data.set(r, b * width));
+    return { data, shape: [records.length, width] };
+  }
+
+  /** Multi-hot targets aligned with the label vocabulary. */
+  targets(records: readonly DatasetRecord[]): Float32Array {
+    const n = this.vocab.vocab.labels.length;
+    const y = new Float32Array(records.length * n);
+    records.forEach((r, b) => {
+      for (const l of r.labels) {
+        const row = this.vocab.medications.get(l);
+        if (row !== undefined) y[b * n + row - FIRST] = 1;
+      }
+    });
+    return y;
+  }
+}

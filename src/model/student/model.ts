@@ -1,0 +1,154 @@
+// LEADER(S) forward pass in tfjs. The ONNX exporter (src/model/onnx/export.ts) builds the same computation;
+// keep the two in step (the golden test checks they agree to 1e-5).
+import * as tf from '@tensorflow/tfjs-core';
+import type { StudentConfig } from './config.ts';
+import type { EncodedBatch, IndexTensor } from './encode.ts';
+
+export type ParamTensors = Map<string, tf.Tensor>;
+
+/** Additive attention bias for padded keys: finite so that a fully padded set gives no NaN (its output is masked out later). */
+export const MASK_BIAS = -1e9;
+
+export interface BatchTensors {
+  diagnoses: tf.Tensor;
+  procedures: tf.Tensor;
+  medications: tf.Tensor;
+  profile: tf.Tensor;
+}
+
+export interface ForwardOutput {
+  logits: tf.Tensor2D;
+  /** First head layer before its ReLU: the distillation feature. */
+  z: tf.Tensor2D;
+  /** The profile prompt vector (pseudo encounter-0 medication record). */
+  prompt: tf.Tensor2D;
+}
+
+function indexTensor(t: IndexTensor): tf.Tensor {
+  // Copy: encoder buffers are reused and some backends keep a reference to the array they are given.
+  return tf.tensor(t.data.slice(), t.shape, 'int32');
+}
+
+export function batchTensors(b: EncodedBatch): BatchTensors {
+  return {
+    diagnoses: indexTensor(b.diagnoses),
+    procedures: indexTensor(b.procedures),
+    medications: indexTensor(b.medications),
+    profile: indexTensor(b.profile),
+  };
+}
+
+export function disposeBatch(b: BatchTensors): void {
+  tf.dispose([b.diagnoses, b.procedures, b.medications, b.profile]);
+}
+
+export class StudentModel {
+  constructor(
+    readonly config: StudentConfig,
+    readonly params: ParamTensors,
+  ) {}
+
+  private p(name: string): tf.Tensor {
+    const t = this.params.get(name);
+    if (!t) throw new Error(`student parameter ${name} is missing`);
+    return t;
+  }
+
+  private linear(x: tf.Tensor, name: string, wSuffix = '.w', bSuffix = '.b'): tf.Tensor {
+    const w = this.p(name + wSuffix);
+    const shape = x.shape;
+    const y = tf.add(tf.matMul(tf.reshape(x, [-1, shape[shape.length - 1]!]) as tf.Tensor2D, w as tf.Tensor2D), this.p(name + bSuffix));
+    return tf.reshape(y, [...shape.slice(0, -1), w.shape[1]!]);
+  }
+
+  private layerNorm(x: tf.Tensor, name: string): tf.Tensor {
+    const { mean, variance } = tf.moments(x, -1, true);
+    const norm = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.config.epsilon)));
+    return tf.add(tf.mul(norm, this.p(`${name}.g`)), this.p(`${name}.b`));
+  }
+
+  /** One pre-LayerNorm transformer block over x [N, S, d] with key mask [N, S] (1 = real). */
+  block(prefix: string, x: tf.Tensor, mask: tf.Tensor): tf.Tensor {
+    const [n, s, d] = x.shape as [number, number, number];
+    const heads = this.config.heads;
+    const dh = d / heads;
+    const h = this.layerNorm(x, `${prefix}.ln1`);
+    const split = (name: string) =>
+      tf.transpose(tf.reshape(this.proj(h, prefix, name), [n, s, heads, dh]), [0, 2, 1, 3]);
+    const q = split('q');
+    const k = split('k');
+    const v = split('v');
+    let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh));
+    scores = tf.add(scores, tf.reshape(tf.mul(tf.sub(mask, 1), -MASK_BIAS), [n, 1, 1, s]));
+    const attn = tf.softmax(scores);
+    const o = tf.reshape(tf.transpose(tf.matMul(attn, v), [0, 2, 1, 3]), [n, s, d]);
+    const x1 = tf.add(x, this.proj(o, prefix, 'o'));
+    const h2 = this.layerNorm(x1, `${prefix}.ln2`);
+    const ff = this.linear(tf.relu(this.linear(h2, `${prefix}.ff1`)), `${prefix}.ff2`);
+    return tf.add(x1, ff);
+  }
+
+  private proj(x: tf.Tensor, prefix: string, which: string): tf.Tensor {
+    return this.linear(x, prefix, `.w${which}`, `.b${which}`);
+  }
+
+  /** Masked mean over axis 1 of x [N, S, d] with mask [N, S]; an all-padding row gives zeros. */
+  static maskedMean(x: tf.Tensor, mask: tf.Tensor): tf.Tensor {
+    const sum = tf.sum(tf.mul(x, tf.expandDims(mask, -1)), 1);
+    return tf.div(sum, tf.expandDims(tf.maximum(tf.sum(mask, 1), 1), -1));
+  }
+
+  /** Encodes code sets idx [B, V, C] of one kind: per-set block + masked mean -> [B, V, d], and the visit mask [B, V]. */
+  encodeSets(kind: 'diagnosis' | 'procedure' | 'medication', idx: tf.Tensor): { sets: tf.Tensor; visitMask: tf.Tensor } {
+    const [b, v, c] = idx.shape as [number, number, number];
+    const d = this.config.dim;
+    const mask = tf.cast(tf.notEqual(idx, 0), 'float32');
+    const flatMask = tf.reshape(mask, [b * v, c]);
+    const emb = tf.reshape(tf.gather(this.p(`emb.${kind}`), tf.reshape(idx, [-1])), [b * v, c, d]);
+    const y = this.block(`set.${kind}`, emb, flatMask);
+    const sets = tf.reshape(StudentModel.maskedMean(y, flatMask), [b, v, d]);
+    const visitMask = tf.cast(tf.greater(tf.sum(mask, -1), 0), 'float32');
+    return { sets, visitMask };
+  }
+
+  /** Profile prompt: embedded fields, concatenated, projected to d. */
+  prompt(profile: tf.Tensor): tf.Tensor2D {
+    const fields = tf.unstack(profile, 1);
+    const parts = fields.map((col, i) => tf.gather(this.p(`emb.profile.${i}`), col));
+    return this.linear(parts.length === 1 ? parts[0]! : tf.concat(parts, 1), 'prompt') as tf.Tensor2D;
+  }
+
+  forward(x: BatchTensors): ForwardOutput {
+    const batch = x.diagnoses.shape[0]!;
+    const diag = this.encodeSets('diagnosis', x.diagnoses);
+    const proc = this.encodeSets('procedure', x.procedures);
+    const med = this.encodeSets('medication', x.medications);
+    const prompt = this.prompt(x.profile);
+    // Medication sequence = [profile prompt, meds of the earlier encounters]; the prompt slot is always present.
+    const medSeq = tf.concat([tf.expandDims(prompt, 1), med.sets], 1);
+    const medMask = tf.concat([tf.ones([batch, 1]), med.visitMask], 1);
+    const pooled = [
+      [diag.sets, diag.visitMask],
+      [proc.sets, proc.visitMask],
+      [medSeq, medMask],
+    ].map(([seq, mask]) => StudentModel.maskedMean(this.block('visit', seq!, mask!), mask!));
+    const z = this.linear(tf.relu(tf.concat(pooled, 1)), 'head1') as tf.Tensor2D;
+    const logits = this.linear(tf.relu(z), 'head2') as tf.Tensor2D;
+    return { logits, z, prompt };
+  }
+
+  /** Encoding of each record's current medication set (rows of the medication table) for the alignment loss. */
+  currentMedicationVector(current: tf.Tensor): tf.Tensor2D {
+    const [b, c] = current.shape as [number, number];
+    const { sets } = this.encodeSets('medication', tf.reshape(current, [b, 1, c]));
+    return tf.reshape(sets, [b, this.config.dim]) as tf.Tensor2D;
+  }
+
+  /** Probabilities [B * labels], row-major. */
+  async predict(x: BatchTensors): Promise<Float32Array> {
+    const probs = tf.tidy(() => tf.sigmoid(this.forward(x).logits));
+    const data = (await probs.data()) as Float32Array;
+    probs.dispose();
+    return data;
+  }
+}

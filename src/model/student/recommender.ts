@@ -1,0 +1,97 @@
+// LEADER(S) as a Recommender, so that evaluation runs it (with and without distillation) next to the baselines.
+// Prediction goes through the exported ONNX graph: what is evaluated is what gets served.
+import type { DatasetRecord } from '../../dataset/types.ts';
+import type { FitContext, FitReport, Recommender, StudentMethodOptions } from '../../eval/method.ts';
+import { initBackend, type BackendName } from '../tf/backend.ts';
+import { StudentRuntime } from '../runtime/session.ts';
+import { DEFAULT_THRESHOLD } from '../runtime/manifest.ts';
+import { buildModelFiles } from './artifact.ts';
+import { defaultStudentConfig, type StudentConfig } from './config.ts';
+import { readTeacherFeatures } from './teacher-features.ts';
+import { defaultTrainOptions, trainStudent } from './train.ts';
+
+export interface StudentRecommenderOptions extends StudentMethodOptions {
+  config?: Partial<StudentConfig>;
+  patience?: number;
+  batchSize?: number;
+  learningRate?: number;
+  backend?: BackendName | 'auto';
+  /** Rows per onnxruntime run when predicting. */
+  predictBatch?: number;
+}
+
+export class StudentRecommender implements Recommender {
+  readonly name: string;
+  readonly threshold = DEFAULT_THRESHOLD;
+  private runtime: StudentRuntime | undefined;
+
+  constructor(private readonly options: StudentRecommenderOptions) {
+    this.name = options.name;
+  }
+
+  async fit(train: readonly DatasetRecord[], validation: readonly DatasetRecord[], ctx: FitContext): Promise<FitReport> {
+    const o = this.options;
+    const backend = await initBackend(o.backend ?? 'auto');
+    ctx.onProgress?.({ type: 'message', text: `${this.name}: training on tfjs backend ${backend.name}` });
+    const alpha = o.alpha ?? defaultTrainOptions.alpha;
+    if (alpha > 0 && !o.teacherStates) throw new Error(`${this.name}: alpha ${alpha} needs teacher features (teacherStates)`);
+    const teacher = alpha > 0 && o.teacherStates ? await readTeacherFeatures(o.teacherStates) : undefined;
+    const config = { ...defaultStudentConfig, ...o.config };
+    const beta = o.beta ?? defaultTrainOptions.beta;
+    const trained = await trainStudent(train, validation, {
+      config,
+      alpha,
+      beta,
+      epochs: o.epochs ?? defaultTrainOptions.epochs,
+      patience: o.patience ?? defaultTrainOptions.patience,
+      batchSize: o.batchSize ?? defaultTrainOptions.batchSize,
+      learningRate: o.learningRate ?? defaultTrainOptions.learningRate,
+      seed: ctx.seed,
+      labels: ctx.labels,
+      ...(teacher ? { teacher } : {}),
+      ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+    });
+    const files = buildModelFiles(trained, {
+      training: {
+        datasetFingerprint: 'in-memory',
+        records: train.length,
+        patients: new Set(train.map((r) => r.patientId)).size,
+        seed: ctx.seed,
+        alpha,
+        beta,
+        epochs: trained.report.epochsRun,
+        ...(trained.report.bestEpoch !== undefined ? { bestEpoch: trained.report.bestEpoch } : {}),
+        batchSize: o.batchSize ?? defaultTrainOptions.batchSize,
+        learningRate: o.learningRate ?? defaultTrainOptions.learningRate,
+        backend: backend.name,
+        curve: trained.report.curve ?? [],
+      },
+    });
+    await this.runtime?.close();
+    this.runtime = await StudentRuntime.fromFiles(files, { provider: 'cpu' });
+    return trained.report;
+  }
+
+  async predict(records: readonly DatasetRecord[]): Promise<Float32Array[]> {
+    if (!this.runtime) throw new Error(`${this.name}: predict before fit`);
+    const chunk = this.options.predictBatch ?? 256;
+    const labels = this.runtime.labels.length;
+    const out: Float32Array[] = [];
+    for (let i = 0; i < records.length; i += chunk) {
+      const part = records.slice(i, i + chunk);
+      const { probabilities } = await this.runtime.runRaw(part);
+      for (let j = 0; j < part.length; j++) out.push(probabilities.slice(j * labels, (j + 1) * labels));
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.runtime?.close();
+    this.runtime = undefined;
+  }
+}
+
+/** The StudentRecommenderModule contract (src/eval/method.ts): `leader-s` and `leader-s-nodistill`. */
+export function createStudentRecommender(options: StudentMethodOptions): Recommender {
+  return new StudentRecommender(options);
+}

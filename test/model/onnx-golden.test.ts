@@ -1,0 +1,71 @@
+// Golden test: the exported ONNX graph on onnxruntime-node and the tfjs student agree to 1e-5.
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import type { DatasetRecord } from '../../src/dataset/types.ts';
+import { buildModelFiles } from '../../src/model/student/artifact.ts';
+import type { StudentConfig } from '../../src/model/student/config.ts';
+import { Encoder } from '../../src/model/student/encode.ts';
+import { batchTensors, disposeBatch, StudentModel } from '../../src/model/student/model.ts';
+import { trainStudent } from '../../src/model/student/train.ts';
+import { buildVocabularies, VocabIndex, type Vocabularies } from '../../src/model/student/vocab.ts';
+import { initWeights, parameterSpecs, type WeightMap } from '../../src/model/student/weights.ts';
+import { StudentRuntime } from '../../src/model/runtime/session.ts';
+import { initBackend } from '../../src/model/tf/backend.ts';
+import { generateRecords, tinyConfig } from './helpers.ts';
+
+before(async () => {
+  await initBackend('wasm');
+});
+
+const training = { datasetFingerprint: 'test', records: 0, patients: 0, seed: 1, alpha: 0, beta: 0, epochs: 0, batchSize: 1, learningRate: 1e-3, curve: [] };
+
+async function compare(config: StudentConfig, vocab: Vocabularies, weights: WeightMap, records: DatasetRecord[], pad: 'batch' | 'full'): Promise<number> {
+  const model = new StudentModel(config, new Map([...weights].map(([k, w]) => [k, tf.tensor(w.data, w.shape)])));
+  const enc = new Encoder(new VocabIndex(vocab), config);
+  const x = batchTensors(enc.encode(records, { pad }));
+  const out = model.forward(x);
+  const probs = (await tf.sigmoid(out.logits).data()) as Float32Array;
+  const z = (await out.z.data()) as Float32Array;
+  disposeBatch(x);
+  const runtime = await StudentRuntime.fromFiles(buildModelFiles({ config, vocab, weights }, { training }), { provider: 'cpu' });
+  const ort = await runtime.runRaw(records, pad);
+  await runtime.close();
+  assert.equal(ort.probabilities.length, records.length * vocab.labels.length);
+  assert.equal(ort.feature.length, records.length * config.hidden);
+  let maxDiff = 0;
+  for (let i = 0; i < probs.length; i++) maxDiff = Math.max(maxDiff, Math.abs(probs[i]! - ort.probabilities[i]!));
+  for (let i = 0; i < z.length; i++) maxDiff = Math.max(maxDiff, Math.abs(z[i]! - ort.feature[i]!));
+  return maxDiff;
+}
+
+const records = generateRecords({ patients: 30, seed: 17 });
+const firstVisit = records.find((r) => r.history.length === 0)!;
+const noProcedures: DatasetRecord = { ...records.find((r) => r.history.length > 1)!, procedures: [] };
+const onlyUnknown: DatasetRecord = { ...firstVisit, diagnoses: ['icd10:NOPE'], procedures: [], profile: {} };
+const mixed = [firstVisit, ...records.slice(0, 10), noProcedures, onlyUnknown];
+
+test('random weights: onnxruntime and tfjs agree to 1e-5 (batch 1, batch > 1, empty history, full padding)', async () => {
+  const vocab = buildVocabularies(records);
+  const sizes = new VocabIndex(vocab).sizes;
+  for (const [seed, config] of [
+    [1, tinyConfig],
+    [2, { ...tinyConfig, heads: 4, maxVisits: 2 }],
+  ] as const) {
+    const weights = initWeights(parameterSpecs(config, sizes, vocab.labels.length), seed);
+    for (const batch of [[firstVisit], [records[5]!], mixed]) {
+      for (const pad of ['batch', 'full'] as const) {
+        const diff = await compare(config, vocab, weights, batch, pad);
+        assert.ok(diff < 1e-5, `seed ${seed}, batch ${batch.length}, ${pad}: max diff ${diff}`);
+      }
+    }
+  }
+});
+
+test('trained weights: onnxruntime and tfjs agree to 1e-5', async () => {
+  const trained = await trainStudent(records, [], { config: tinyConfig, alpha: 0, beta: 0.01, epochs: 2, patience: 1, batchSize: 16, learningRate: 1e-2, seed: 3 });
+  for (const batch of [[firstVisit], mixed]) {
+    const diff = await compare(trained.config, trained.vocab, trained.weights, batch, 'batch');
+    assert.ok(diff < 1e-5, `batch ${batch.length}: max diff ${diff}`);
+  }
+});
