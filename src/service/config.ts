@@ -64,6 +64,8 @@ export const ServiceConfigSchema = z
         /** Tokens older than this (by `iat`) are refused; also bounds how long a `jti` is remembered. */
         maxTokenAgeSeconds: z.number().int().positive().max(86_400).default(3600),
         replayCacheSize: z.number().int().positive().default(100_000),
+        /** Least time between two JWKS fetches for an unknown kid (bounds what a flood of bad kids costs). */
+        jwksCooldownSeconds: z.number().min(0).max(3600).default(30),
         /** Also require a JWT on discovery (it holds no patient data, so it is open by default). */
         protectDiscovery: z.boolean().default(false),
       })

@@ -38,19 +38,21 @@ export interface JwtOptions {
   clockSkewSeconds: number;
   maxTokenAgeSeconds: number;
   replayCacheSize: number;
+  /** Least time between two JWKS fetches (rotation on an unknown kid). */
+  jwksCooldownMs?: number;
   /** Called with the reason a token was refused (for debug logs; never the token). */
   onReject?: (reason: string) => void;
   now?: () => number;
 }
 
-function keysOf(issuer: IssuerConfig): JWTVerifyGetKey {
+function keysOf(issuer: IssuerConfig, cooldownMs: number): JWTVerifyGetKey {
   if (issuer.jwksUrl !== undefined) {
     const url = new URL(issuer.jwksUrl);
     const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback))
       throw new ServiceError('invalid', `JWKS URL for issuer ${issuer.iss} must be https`);
     // jose caches the set and refetches on an unknown kid (key rotation), at most once per cooldown.
-    return createRemoteJWKSet(url, { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000, timeoutDuration: 2_000 });
+    return createRemoteJWKSet(url, { cooldownDuration: cooldownMs, cacheMaxAge: 10 * 60_000, timeoutDuration: 2_000 });
   }
   let jwks: JSONWebKeySet;
   if (issuer.jwks !== undefined) jwks = issuer.jwks as JSONWebKeySet;
@@ -83,7 +85,7 @@ export class JwtAuthenticator implements Authenticator {
     for (const issuer of issuers) {
       const bad = issuer.algorithms.filter((a) => SYMMETRIC_OR_NONE.test(a));
       if (bad.length > 0) throw new ServiceError('invalid', `issuer ${issuer.iss}: algorithms ${bad.join(', ')} are refused`);
-      this.issuers.set(issuer.iss, { iss: issuer.iss, keys: keysOf(issuer), algorithms: issuer.algorithms });
+      this.issuers.set(issuer.iss, { iss: issuer.iss, keys: keysOf(issuer, options.jwksCooldownMs ?? 30_000), algorithms: issuer.algorithms });
     }
   }
 
@@ -150,6 +152,7 @@ export function createAuthenticator(auth: ServiceConfig['auth'], onReject?: (rea
     clockSkewSeconds: auth.clockSkewSeconds,
     maxTokenAgeSeconds: auth.maxTokenAgeSeconds,
     replayCacheSize: auth.replayCacheSize,
+    jwksCooldownMs: auth.jwksCooldownSeconds * 1000,
     ...(onReject ? { onReject } : {}),
   });
 }
