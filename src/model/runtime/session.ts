@@ -1,5 +1,8 @@
 // Inference runtime: a model directory on onnxruntime-node. Validates the manifest against the session,
 // encodes patient histories, batches all given records into one run, reports unrecognised codes.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import ort from 'onnxruntime-node';
 import type { DatasetRecord } from '../../dataset/types.ts';
 import { Encoder, type IndexTensor, type UnknownCode } from '../student/encode.ts';
@@ -54,14 +57,31 @@ function checkSignature(kind: 'input' | 'output', meta: readonly ort.InferenceSe
   }
 }
 
+const require = createRequire(import.meta.url);
+
+/** The CUDA provider library next to onnxruntime-node's binding, when installed (the npm package ships CPU only). */
+function cudaProviderLibrary(): string | undefined {
+  try {
+    const root = path.dirname(require.resolve('onnxruntime-node/package.json'));
+    const dir = path.join(root, 'bin', 'napi-v6', process.platform, process.arch);
+    const names = process.platform === 'win32' ? ['onnxruntime_providers_cuda.dll'] : ['libonnxruntime_providers_cuda.so'];
+    return names.map((n) => path.join(dir, n)).find((f) => existsSync(f));
+  } catch {
+    return undefined;
+  }
+}
+
 async function createSession(bytes: Uint8Array, options: LoadOptions, dir: string): Promise<{ session: ort.InferenceSession; provider: ExecutionProvider; fallback?: string }> {
   const threads = options.threads ?? 1;
   const base: ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
   const want = options.provider ?? 'auto';
   let fallback: string | undefined;
-  if (want === 'cuda' || want === 'auto') {
+  const cudaLibrary = cudaProviderLibrary();
+  if (want === 'auto' && !cudaLibrary) fallback = 'CUDA unavailable (onnxruntime-node has no CUDA provider library installed)';
+  else if (want === 'cuda' || want === 'auto') {
     try {
-      return { session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cuda'] }), provider: 'cuda' };
+      // Fatal-only logging: on machines without CUDA the failed attempt is expected, and reported via `fallback`.
+      return { session: await ort.InferenceSession.create(bytes, { ...base, logSeverityLevel: 4, executionProviders: ['cuda'] }), provider: 'cuda' };
     } catch (err) {
       if (want === 'cuda') throw new ModelLoadError(`${dir}: the CUDA execution provider is not available: ${(err as Error).message}`);
       fallback = `CUDA unavailable (${(err as Error).message.split('\n')[0]})`;
