@@ -5,9 +5,9 @@ import { smallConfig, type DecoderConfig } from '../../src/teacher/config.ts';
 
 let ready: Promise<unknown> | undefined;
 
-/** cpu keeps the tests independent of wasm SIMD availability; the fast kernels register for it too. */
+/** wasm (the CPU training backend; initBackend falls back to cpu if it cannot load). */
 export function backend(): Promise<unknown> {
-  ready ??= initBackend('cpu');
+  ready ??= initBackend('wasm');
   return ready;
 }
 
