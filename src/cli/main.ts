@@ -6,6 +6,8 @@ type Register = (program: Command) => void;
 
 // Loaded lazily so that `leader-cds synth` does not pay for onnxruntime or tfjs start-up.
 const areas: Array<() => Promise<{ register: Register }>> = [
+  () => import('./commands/mapping.ts'),
+  () => import('./commands/dataset.ts'),
   () => import('./commands/evaluate.ts'),
   () => import('./commands/serve.ts'),
   () => import('./commands/synth.ts'),

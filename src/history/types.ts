@@ -39,6 +39,8 @@ export interface EncounterRecord {
   diagnoses: CodedEntry[];
   procedures: CodedEntry[];
   medications: MedicationEntry[];
+  /** Configured categorical fields read from the Encounter (admission type, ...), by field name. */
+  categorical?: Record<string, string>;
 }
 
 export interface PatientProfile {

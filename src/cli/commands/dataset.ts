@@ -1,0 +1,73 @@
+// `leader-cds dataset build`: a bulk-export folder + mapping -> the training set (JSON lines) and its summary.
+import type { Command } from 'commander';
+import { CliError } from '../errors.ts';
+import { asCliError, type BulkCommandOptions } from './mapping.ts';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+async function build(opts: BulkCommandOptions & { out: string; json?: boolean }): Promise<void> {
+  const { loadMapping } = await import('../../mapping/load.ts');
+  const { parseConceptMapOptions } = await import('../../mapping/overrides.ts');
+  const { readBulk } = await import('../../fhir/bulk-reader.ts');
+  const { bulkProgressBar } = await import('../../fhir/bulk-progress.ts');
+  const { collectNames, recordsFromHistory } = await import('../../dataset/records.ts');
+  const { DatasetWriter } = await import('../../dataset/io.ts');
+  await asCliError(async () => {
+    const mapping = await loadMapping(opts.mapping, { conceptMaps: parseConceptMapOptions(opts.conceptMap) });
+    const progress = bulkProgressBar('reading');
+    let read;
+    try {
+      read = await readBulk(opts.input, { mapping, onProgress: progress.onProgress });
+    } finally {
+      progress.stop();
+    }
+    let writer;
+    try {
+      writer = await DatasetWriter.open(opts.out, { mapping: mapping.name, labelSpace: mapping.labelSpace });
+    } catch (err) {
+      throw new CliError(`--out ${opts.out}: ${(err as Error).message}`, 2);
+    }
+    const names = new Map<string, string>();
+    const skipped: Record<string, number> = {};
+    for (const history of read.histories()) {
+      collectNames(history, mapping, names);
+      for (const record of recordsFromHistory(history, mapping, skipped)) await writer.write(record);
+    }
+    const summary = await writer.close(names, skipped);
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ out: opts.out, summary, input: read.stats, issues: read.issues.toJSON() }, null, 2)}\n`);
+      return;
+    }
+    const labels = Object.entries(summary.labelFrequencies);
+    const lines = [
+      `wrote ${opts.out}`,
+      `patients:                 ${summary.patients}`,
+      `encounters (records):     ${summary.encounters}`,
+      `single-encounter patients: ${summary.singleEncounterPatients}`,
+      `multi-encounter patients:  ${summary.multiEncounterPatients}`,
+      `skipped encounters:       ${Object.entries(summary.skippedEncounters).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+      `distinct labels:          ${labels.length}`,
+      `top labels:               ${labels.slice(0, 15).map(([l, n]) => `${l} ${n}`).join(', ')}`,
+      `fingerprint:              ${summary.fingerprint}`,
+      `input:                    ${read.stats.files.length} files, ${read.stats.lines} lines, ${read.stats.patients} patients`,
+    ];
+    const issueLines = read.issues.format();
+    if (issueLines.length > 0) lines.push(`input issues (${read.issues.count()}):`, ...issueLines.map((l) => `  ${l}`));
+    process.stdout.write(`${lines.join('\n')}\n`);
+  });
+}
+
+export function register(program: Command): void {
+  const dataset = program.command('dataset').description('training sets built from FHIR bulk exports');
+  dataset
+    .command('build')
+    .description('one record per eligible encounter (history, profile, labels) as JSON lines, plus a summary')
+    .requiredOption('--mapping <file>', 'mapping config (JSON or YAML)')
+    .requiredOption('--input <folder>', 'bulk-export folder of .ndjson / .ndjson.gz files')
+    .requiredOption('--out <file>', 'dataset file to write (JSON lines)')
+    .option('--json', 'print the summary as JSON')
+    .option('--concept-map <name=path>', 'use this file for the named concept-map source (repeatable)', collect, [] as string[])
+    .action(build);
+}
