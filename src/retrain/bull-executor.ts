@@ -1,0 +1,103 @@
+// Bull (Redis) transport for the retraining engine: a `runs` queue carries whole runs (one coordinator each), a
+// `tasks` queue carries stage tasks that any worker may take. A killed worker's job is found stalled once its lock
+// expires and is handed to another worker; stages are idempotent, so the rerun is safe.
+import Queue, { type Job, type Queue as BullQueue } from 'bull';
+import type { ArtifactStore } from './artifacts.ts';
+import { executeTask, type Executor, type StageRegistry, type Task } from './engine.ts';
+
+export interface QueueSettings {
+  redisUrl: string;
+  /** Key prefix, so several deployments (or tests) share one Redis. */
+  prefix?: string;
+  /** How long a worker's lock on a job lasts without renewal; a dead worker's job is retaken after this. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  /** Attempts per task, with exponential backoff. */
+  attempts?: number;
+  backoffMs?: number;
+}
+
+export interface Queues {
+  tasks: BullQueue<Task>;
+  runs: BullQueue<unknown>;
+  settings: QueueSettings;
+  close(): Promise<void>;
+}
+
+export function openQueues(settings: QueueSettings): Queues {
+  const common = {
+    prefix: settings.prefix ?? 'leader-cds',
+    settings: {
+      lockDuration: settings.lockDurationMs ?? 30_000,
+      stalledInterval: settings.stalledIntervalMs ?? 15_000,
+      maxStalledCount: 3,
+    },
+  };
+  const tasks = new Queue<Task>('retrain-tasks', settings.redisUrl, common);
+  const runs = new Queue<unknown>('retrain-runs', settings.redisUrl, common);
+  return {
+    tasks,
+    runs,
+    settings,
+    close: async () => {
+      await Promise.allSettled([tasks.close(), runs.close()]);
+    },
+  };
+}
+
+/** Bull job ids may not hold ':' (bull's own key separator). */
+export function taskJobId(task: Task): string {
+  return `${task.stage}-${task.key}`;
+}
+
+export class BullExecutor implements Executor {
+  constructor(private readonly queues: Queues) {}
+
+  async runAll(tasks: Task[], onProgress: (task: Task, fraction: number, message?: string) => void): Promise<unknown[]> {
+    const byId = new Map(tasks.map((t) => [taskJobId(t), t]));
+    const relay = (jobId: string | number, progress: unknown) => {
+      const task = byId.get(String(jobId));
+      const p = progress as { fraction?: number; message?: string } | undefined;
+      if (task && typeof p?.fraction === 'number') onProgress(task, p.fraction, p.message);
+    };
+    this.queues.tasks.on('global:progress', relay);
+    try {
+      const jobs: Array<Job<Task>> = [];
+      for (const task of tasks) {
+        const jobId = taskJobId(task);
+        let job = await this.queues.tasks.getJob(jobId);
+        // A job that failed for good in an earlier run gets a fresh set of attempts.
+        if (job && (await job.isFailed())) {
+          await job.remove();
+          job = null;
+        }
+        job ??= await this.queues.tasks.add('task', task, {
+          jobId,
+          attempts: this.queues.settings.attempts ?? 3,
+          backoff: { type: 'exponential', delay: this.queues.settings.backoffMs ?? 1000 },
+          removeOnComplete: 1000,
+          removeOnFail: 1000,
+        });
+        jobs.push(job);
+      }
+      return await Promise.all(jobs.map((job) => job.finished()));
+    } finally {
+      this.queues.tasks.removeListener('global:progress', relay);
+    }
+  }
+}
+
+/** Processes stage tasks from the queue until closed. */
+export function processTasks(queues: Queues, registry: StageRegistry, store: ArtifactStore, concurrency: number): void {
+  void queues.tasks.process('task', concurrency, async (job: Job<Task>) => {
+    const controller = new AbortController();
+    let last = 0;
+    return executeTask(job.data, registry, store, controller.signal, (fraction, message) => {
+      // Progress goes through Redis: keep it to a few updates a second.
+      const now = Date.now();
+      if (now - last < 200 && fraction < 1) return;
+      last = now;
+      void job.progress({ fraction, ...(message ? { message } : {}) });
+    });
+  });
+}
