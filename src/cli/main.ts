@@ -11,6 +11,7 @@ const areas: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/evaluate.ts'),
   () => import('./commands/serve.ts'),
   () => import('./commands/synth.ts'),
+  () => import('./commands/teacher.ts'),
 ];
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,339 @@
+// `leader-cds prompt` (the LEADER prompt of one encounter) and `leader-cds teacher train|predict`.
+import type { Command } from 'commander';
+import type { Dataset, DatasetRecord } from '../../dataset/types.ts';
+import { CliError } from '../errors.ts';
+
+function numberOption(name: string, opts: { int?: boolean; min?: number; max?: number } = {}) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || (opts.int && !Number.isInteger(n)))
+      throw new CliError(`${name} must be ${opts.int ? 'an integer' : 'a number'}, got '${value}'`, 2);
+    if (opts.min !== undefined && n < opts.min) throw new CliError(`${name} must be at least ${opts.min}, got ${n}`, 2);
+    if (opts.max !== undefined && n > opts.max) throw new CliError(`${name} must be at most ${opts.max}, got ${n}`, 2);
+    return n;
+  };
+}
+
+/** The teacher's and the dataset reader's errors become one-line CLI errors (2 = bad input, 1 = training failed). */
+async function asCli<T>(work: () => Promise<T>): Promise<T> {
+  const { DatasetError } = await import('../../dataset/io.ts');
+  const { PromptError } = await import('../../teacher/prompt.ts');
+  const { TokenizerError } = await import('../../teacher/tokenizer.ts');
+  const { CheckpointError } = await import('../../teacher/checkpoint.ts');
+  const { ConfigError } = await import('../../teacher/config.ts');
+  const { DecoderError } = await import('../../teacher/decoder.ts');
+  const { SafetensorsError } = await import('../../teacher/safetensors.ts');
+  const { TeacherArtifactError } = await import('../../teacher/artifact.ts');
+  const { TrainingError } = await import('../../teacher/train.ts');
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    if (err instanceof TrainingError) throw new CliError(`training: ${err.message}`, 1);
+    for (const E of [DatasetError, PromptError, TokenizerError, CheckpointError, ConfigError, DecoderError, SafetensorsError, TeacherArtifactError]) {
+      if (err instanceof E) throw new CliError(err.message, 2);
+    }
+    throw err;
+  }
+}
+
+async function readDatasetFile(file: string): Promise<Dataset> {
+  const { readDataset } = await import('../../dataset/io.ts');
+  return readDataset(file);
+}
+
+function findRecord(ds: Dataset, file: string, encounter: string): DatasetRecord {
+  const r = ds.records.find((x) => x.encounterId === encounter);
+  if (!r) throw new CliError(`${file}: no record for encounter "${encounter}" (${ds.records.length} records; ids like "${ds.records[0]?.encounterId ?? '-'}")`, 2);
+  return r;
+}
+
+/** Label names from the mapping's catalog override the dataset's (the mapping is the site's source of truth). */
+async function namesWithMapping(ds: Dataset, mappingFile: string | undefined): Promise<Record<string, string>> {
+  if (!mappingFile) return ds.names;
+  const { loadMapping } = await import('../../mapping/load.ts');
+  const { asCliError } = await import('./mapping.ts');
+  const mapping = await asCliError(() => loadMapping(mappingFile));
+  const names = { ...ds.names };
+  for (const label of Object.keys(ds.summary.labelFrequencies)) {
+    const entry = mapping.labelEntry(label);
+    if (entry) names[label] = entry.name;
+  }
+  return names;
+}
+
+interface PromptCliOptions {
+  dataset: string;
+  encounter: string;
+  template?: string;
+  tokenizer?: string;
+  teacher?: string;
+  mapping?: string;
+  maxTokens?: number;
+  json?: boolean;
+}
+
+async function prompt(opts: PromptCliOptions): Promise<void> {
+  const { renderPrompt, loadTemplate, DEFAULT_TEMPLATE } = await import('../../teacher/prompt.ts');
+  await asCli(async () => {
+    const ds = await readDatasetFile(opts.dataset);
+    const record = findRecord(ds, opts.dataset, opts.encounter);
+    const names = await namesWithMapping(ds, opts.mapping);
+    let template = opts.template ? loadTemplate(opts.template) : DEFAULT_TEMPLATE;
+    let count: ((t: string) => number) | undefined;
+    let maxTokens = opts.maxTokens;
+    if (opts.teacher) {
+      const { readManifest } = await import('../../teacher/artifact.ts');
+      const { loadTokenizer } = await import('../../teacher/tokenizer.ts');
+      const path = await import('node:path');
+      const m = readManifest(opts.teacher);
+      if (!opts.template) template = m.template;
+      maxTokens ??= m.maxTokens;
+      count = loadTokenizer(path.isAbsolute(m.base) ? m.base : path.join(opts.teacher, m.base)).count;
+    } else if (opts.tokenizer) {
+      const { loadTokenizer } = await import('../../teacher/tokenizer.ts');
+      count = loadTokenizer(opts.tokenizer).count;
+    }
+    if (maxTokens !== undefined && !count) throw new CliError('--max-tokens needs --tokenizer or --teacher to count tokens', 2);
+    const r = renderPrompt(record, names, { template, ...(maxTokens !== undefined ? { maxTokens } : {}), ...(count ? { count } : {}) });
+    const tokens = r.tokens ?? count?.(r.text);
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ encounter: record.encounterId, patient: record.patientId, ...r, ...(tokens !== undefined ? { tokens } : {}) }, null, 2)}\n`);
+      return;
+    }
+    process.stdout.write(`${r.text}\n`);
+    const notes = [`earlier encounters shown: ${r.shownVisits} of ${record.history.length}`];
+    if (tokens !== undefined) notes.push(`tokens: ${tokens}${maxTokens !== undefined ? ` (budget ${maxTokens})` : ''}`);
+    if (r.droppedForBudget) notes.push(`dropped for the budget: ${r.droppedForBudget} oldest`);
+    if (r.trimmedCurrent) notes.push(`trimmed from the current encounter: ${r.trimmedCurrent} items`);
+    process.stderr.write(`${notes.join('; ')}\n`);
+  });
+}
+
+interface TrainCliOptions {
+  dataset: string;
+  out: string;
+  checkpoint?: string;
+  tokenizer?: string;
+  template?: string;
+  maxTokens: number;
+  finetune?: 'lora' | 'full';
+  loraRank: number;
+  loraAlpha: number;
+  loraDropout: number;
+  loraTargets: string;
+  steps: number;
+  batchSize: number;
+  accumulation: number;
+  learningRate?: number;
+  warmup: number;
+  vocab: number;
+  hidden: number;
+  layers: number;
+  heads?: number;
+  kvHeads: number;
+  context: number;
+  pretrainSteps: number;
+  pretrainLearningRate: number;
+  checkpointEvery: number;
+  resume?: boolean;
+  seed: number;
+  backend: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+async function train(opts: TrainCliOptions): Promise<void> {
+  const { initBackend, parseBackendChoice } = await import('../../model/tf/backend.ts');
+  const { trainTeacher } = await import('../../teacher/pipeline.ts');
+  const { loadTemplate } = await import('../../teacher/prompt.ts');
+  const { LoraConfig, parseLoraTargets } = await import('../../teacher/lora.ts');
+  const { existsSync } = await import('node:fs');
+  const path = await import('node:path');
+  await asCli(async () => {
+    let backendChoice;
+    try {
+      backendChoice = parseBackendChoice(opts.backend);
+    } catch (err) {
+      throw new CliError(`--backend: ${(err as Error).message}`, 2);
+    }
+    if (existsSync(path.join(opts.out, 'teacher.json')) && !opts.resume) {
+      throw new CliError(`--out ${opts.out} already holds a trained teacher; choose another folder`, 2);
+    }
+    let targets;
+    try {
+      targets = parseLoraTargets(opts.loraTargets);
+    } catch (err) {
+      throw new CliError(`--lora-targets: ${(err as Error).message}`, 2);
+    }
+    const lora = LoraConfig.parse({ rank: opts.loraRank, alpha: opts.loraAlpha, dropout: opts.loraDropout, targets });
+    const dataset = await readDatasetFile(opts.dataset);
+    const backend = await initBackend(backendChoice);
+    const finetune = opts.finetune ?? (opts.checkpoint ? 'lora' : 'full');
+    const log = (m: string) => {
+      if (!opts.quiet) process.stderr.write(`${m}\n`);
+    };
+    log(`backend: ${backend.name}${backend.gpu ? ' (GPU)' : ''}${backend.fellBackFrom.length ? ` (fell back from ${backend.fellBackFrom.map((f) => f.name).join(', ')})` : ''}`);
+    const every = Math.max(1, Math.round(opts.steps / 20));
+    const result = trainTeacher({
+      dataset,
+      datasetFile: opts.dataset,
+      out: opts.out,
+      ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {}),
+      scratch: {
+        tokenizerVocab: opts.vocab,
+        ...(opts.tokenizer ? { tokenizerDir: opts.tokenizer } : {}),
+        model: {
+          hiddenSize: opts.hidden,
+          intermediateSize: Math.round((opts.hidden * 8) / 3 / 8) * 8,
+          numLayers: opts.layers,
+          ...(opts.heads ? { numHeads: opts.heads } : {}),
+          numKvHeads: opts.kvHeads,
+          maxPositions: opts.context,
+        },
+        pretrainSteps: opts.pretrainSteps,
+        pretrainLearningRate: opts.pretrainLearningRate,
+      },
+      ...(opts.template ? { template: loadTemplate(opts.template) } : {}),
+      maxTokens: opts.maxTokens,
+      finetune,
+      lora,
+      steps: opts.steps,
+      batchSize: opts.batchSize,
+      accumulation: opts.accumulation,
+      learningRate: opts.learningRate ?? (finetune === 'lora' ? 2e-4 : 1e-3),
+      warmupSteps: opts.warmup,
+      seed: opts.seed,
+      resume: opts.resume ?? false,
+      checkpointEvery: opts.checkpointEvery,
+      onInfo: log,
+      onStep: (phase, s) => {
+        if (s.step % every === 0 || s.step === s.steps) {
+          log(`${phase} step ${s.step}/${s.steps} loss ${s.loss.toFixed(4)} lr ${s.learningRate.toExponential(2)} ${(s.samples / s.seconds).toFixed(2)} samples/s`);
+        }
+      },
+    });
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ out: result.out, manifest: result.manifest, examples: result.examples, parameters: result.parameters, trainableParameters: result.trainableParameters, pretrainLosses: result.pretrain?.losses, finetuneLosses: result.finetune.losses }, null, 2)}\n`);
+      return;
+    }
+    const lines = [
+      `wrote ${path.join(result.out, 'teacher.json')}`,
+      `base:        ${result.manifest.base} (${result.manifest.baseSource}), ${(result.parameters / 1e6).toFixed(2)} M parameters`,
+      `fine-tuning: ${result.manifest.finetune}, ${result.trainableParameters} trainable parameters, ${result.manifest.labels.length} labels`,
+      `examples:    ${result.examples.examples} (mean ${result.examples.meanTokens.toFixed(1)} tokens, ${result.examples.truncated} truncated)`,
+    ];
+    if (result.pretrain?.losses.length) lines.push(`pre-training loss: ${result.pretrain.losses[0]!.toFixed(4)} -> ${result.pretrain.losses.at(-1)!.toFixed(4)}`);
+    if (result.finetune.losses.length) {
+      lines.push(`fine-tuning loss:  ${result.finetune.losses[0]!.toFixed(4)} -> ${result.finetune.losses.at(-1)!.toFixed(4)} (${result.finetune.samplesPerSecond.toFixed(2)} samples/s)`);
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+  });
+}
+
+interface PredictCliOptions {
+  teacher: string;
+  dataset: string;
+  encounter?: string;
+  top: number;
+  backend: string;
+  json?: boolean;
+}
+
+async function predict(opts: PredictCliOptions): Promise<void> {
+  const { initBackend, parseBackendChoice } = await import('../../model/tf/backend.ts');
+  const { loadTeacher, runTeacher } = await import('../../teacher/artifact.ts');
+  await asCli(async () => {
+    const ds = await readDatasetFile(opts.dataset);
+    const records = opts.encounter ? [findRecord(ds, opts.dataset, opts.encounter)] : ds.records;
+    await initBackend(parseBackendChoice(opts.backend));
+    const teacher = loadTeacher(opts.teacher);
+    try {
+      const { probabilities } = runTeacher(teacher, records, ds.names);
+      const labels = teacher.manifest.labels;
+      const out = records.map((r, i) => ({
+        encounter: r.encounterId,
+        patient: r.patientId,
+        labels: labels
+          .map((label, j) => ({ label, name: ds.names[label], probability: probabilities[i * labels.length + j]! }))
+          .sort((a, b) => b.probability - a.probability)
+          .slice(0, opts.top),
+        actual: r.labels,
+      }));
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        return;
+      }
+      const lines: string[] = [];
+      for (const r of out) {
+        lines.push(`encounter ${r.encounter} (patient ${r.patient}); given: ${r.actual.join(', ') || 'none'}`);
+        r.labels.forEach((x, k) => lines.push(`  ${String(k + 1).padStart(2)}. ${x.label.padEnd(10)} ${x.probability.toFixed(3)}${x.probability >= 0.5 ? ' *' : '  '} ${x.name ?? ''}`.trimEnd()));
+      }
+      lines.push('(* = at or above the paper\'s teacher threshold 0.5)');
+      process.stdout.write(`${lines.join('\n')}\n`);
+    } finally {
+      teacher.decoder.dispose();
+    }
+  });
+}
+
+export function register(program: Command): void {
+  program
+    .command('prompt')
+    .description('print the LEADER teacher prompt of one encounter of a dataset file')
+    .requiredOption('--dataset <file>', 'dataset file from `leader-cds dataset build`')
+    .requiredOption('--encounter <id>', 'encounter id of the record')
+    .option('--template <file>', 'prompt template (YAML or JSON; docs/teacher.md lists the slots)')
+    .option('--tokenizer <dir>', 'folder with tokenizer.json: count tokens (and apply --max-tokens)')
+    .option('--teacher <dir>', 'a trained teacher: its template, tokenizer and token budget')
+    .option('--mapping <file>', 'mapping config whose label catalog names the medication classes')
+    .option('--max-tokens <n>', 'token budget: drop the oldest earlier encounters first', numberOption('--max-tokens', { int: true, min: 1 }))
+    .option('--json', 'print JSON (text, shown and dropped encounters, tokens)')
+    .action(prompt);
+
+  const teacher = program.command('teacher').description('the LEADER(T) teacher: a decoder LM fine-tuned to score medication labels');
+  teacher
+    .command('train')
+    .description('fine-tune a teacher from a local Hugging Face checkpoint (LoRA) or train a small one from scratch')
+    .requiredOption('--dataset <file>', 'training dataset file')
+    .requiredOption('--out <dir>', 'teacher folder to write (teacher.json is written last)')
+    .option('--checkpoint <dir>', 'local HF checkpoint (config.json, *.safetensors, tokenizer.json) of the Llama/Qwen2/SmolLM family; default: from scratch')
+    .option('--tokenizer <dir>', 'from scratch: use this tokenizer.json folder instead of training a BPE on the prompts')
+    .option('--template <file>', 'prompt template (YAML or JSON)')
+    .option('--max-tokens <n>', 'prompt budget in tokens (capped at the model context)', numberOption('--max-tokens', { int: true, min: 8 }), 2048)
+    .option('--finetune <mode>', 'lora (frozen base; default with --checkpoint) or full (default from scratch)')
+    .option('--lora-rank <n>', 'LoRA rank', numberOption('--lora-rank', { int: true, min: 1 }), 8)
+    .option('--lora-alpha <n>', 'LoRA alpha', numberOption('--lora-alpha', { min: 1e-6 }), 32)
+    .option('--lora-dropout <n>', 'LoRA dropout', numberOption('--lora-dropout', { min: 0, max: 0.9 }), 0.1)
+    .option('--lora-targets <list>', 'projections with adapters, comma-separated, or all', 'all')
+    .option('--steps <n>', 'fine-tuning optimizer steps', numberOption('--steps', { int: true, min: 1 }), 300)
+    .option('--batch-size <n>', 'prompts per micro-batch', numberOption('--batch-size', { int: true, min: 1 }), 8)
+    .option('--accumulation <n>', 'micro-batches per optimizer step (paper: effective batch 32)', numberOption('--accumulation', { int: true, min: 1 }), 4)
+    .option('--learning-rate <n>', 'peak learning rate (default 2e-4 LoRA, 1e-3 full), decayed linearly to 0', numberOption('--learning-rate', { min: 1e-9 }))
+    .option('--warmup <n>', 'warm-up steps', numberOption('--warmup', { int: true, min: 0 }), 0)
+    .option('--vocab <n>', 'from scratch: BPE vocabulary size', numberOption('--vocab', { int: true, min: 300 }), 2000)
+    .option('--hidden <n>', 'from scratch: model width', numberOption('--hidden', { int: true, min: 8 }), 128)
+    .option('--layers <n>', 'from scratch: decoder layers', numberOption('--layers', { int: true, min: 1 }), 4)
+    .option('--heads <n>', 'from scratch: attention heads (default width / 32)', numberOption('--heads', { int: true, min: 1 }))
+    .option('--kv-heads <n>', 'from scratch: key/value heads (grouped-query attention)', numberOption('--kv-heads', { int: true, min: 1 }), 2)
+    .option('--context <n>', 'from scratch: context length in tokens', numberOption('--context', { int: true, min: 16 }), 512)
+    .option('--pretrain-steps <n>', 'from scratch: causal-LM pre-training steps on the prompt corpus', numberOption('--pretrain-steps', { int: true, min: 0 }), 200)
+    .option('--pretrain-learning-rate <n>', 'from scratch: pre-training learning rate', numberOption('--pretrain-learning-rate', { min: 1e-9 }), 1e-3)
+    .option('--checkpoint-every <n>', 'save the resumable training state every N steps', numberOption('--checkpoint-every', { int: true, min: 1 }), 50)
+    .option('--resume', 'continue an interrupted run in --out from its last saved state')
+    .option('--seed <n>', 'seed for initialisation, sample order and dropout', numberOption('--seed', { int: true }), 42)
+    .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
+    .option('--quiet', 'no progress output')
+    .option('--json', 'print the result as JSON')
+    .action(train);
+  teacher
+    .command('predict')
+    .description('label probabilities from a trained teacher for the records of a dataset file')
+    .requiredOption('--teacher <dir>', 'teacher folder from `teacher train`')
+    .requiredOption('--dataset <file>', 'dataset file')
+    .option('--encounter <id>', 'only this encounter')
+    .option('--top <n>', 'labels to show per record', numberOption('--top', { int: true, min: 1 }), 10)
+    .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
+    .option('--json', 'print JSON')
+    .action(predict);
+}

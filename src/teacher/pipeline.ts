@@ -1,0 +1,216 @@
+// `teacher train` end to end: base (a local HF checkpoint, or from scratch: tokenizer trained on the
+// prompt corpus + causal-LM pre-training), then the paper's classification fine-tuning, then the
+// artifact. Every phase checkpoints into the output folder and `resume` picks up where a run stopped.
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { Dataset } from '../dataset/types.ts';
+import { saveTeacher, type TeacherManifest } from './artifact.ts';
+import { trainBpe } from './bpe-trainer.ts';
+import { loadHfCheckpoint, saveHfCheckpoint } from './checkpoint.ts';
+import { smallConfig, type DecoderConfig } from './config.ts';
+import { Decoder } from './decoder.ts';
+import { buildExamples, datasetLabels, type ExampleStats } from './examples.ts';
+import { DEFAULT_LORA, type LoraConfig } from './lora.ts';
+import { DEFAULT_TEMPLATE, renderPrompt, type PromptTemplate } from './prompt.ts';
+import { writeFileAtomic } from './safetensors.ts';
+import { loadTokenizer, saveTokenizerFiles, type TeacherTokenizer } from './tokenizer.ts';
+import { finetuneClassifier, pretrainLm, type StepInfo, type TrainResult } from './train.ts';
+
+export interface ScratchOptions {
+  tokenizerVocab: number;
+  /** An existing tokenizer folder instead of training one. */
+  tokenizerDir?: string;
+  model: Partial<Pick<DecoderConfig, 'hiddenSize' | 'intermediateSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'maxPositions'>>;
+  pretrainSteps: number;
+  pretrainLearningRate: number;
+}
+
+export interface TeacherTrainOptions {
+  dataset: Dataset;
+  datasetFile: string;
+  out: string;
+  /** Local Hugging Face checkpoint folder; absent = from scratch. */
+  checkpoint?: string;
+  scratch: ScratchOptions;
+  template?: PromptTemplate;
+  /** Prompt budget in tokens (EOS included); capped at the model's context. */
+  maxTokens: number;
+  finetune: 'lora' | 'full';
+  lora?: LoraConfig;
+  steps: number;
+  batchSize: number;
+  accumulation: number;
+  learningRate: number;
+  warmupSteps: number;
+  seed: number;
+  resume: boolean;
+  checkpointEvery: number;
+  onStep?: (phase: 'pretrain' | 'finetune', info: StepInfo) => void;
+  onInfo?: (message: string) => void;
+}
+
+export interface TeacherTrainResult {
+  out: string;
+  manifest: TeacherManifest;
+  examples: ExampleStats;
+  pretrain?: TrainResult;
+  finetune: TrainResult;
+  parameters: number;
+  trainableParameters: number;
+}
+
+const PRETRAINED_MARK = 'pretrained.json';
+
+export function trainTeacher(o: TeacherTrainOptions): TeacherTrainResult {
+  const info = o.onInfo ?? (() => {});
+  const template = o.template ?? DEFAULT_TEMPLATE;
+  mkdirSync(o.out, { recursive: true });
+  const labels = datasetLabels(o.dataset);
+  if (labels.length === 0) throw new Error(`${o.datasetFile}: no labels to learn`);
+  const { records, names } = o.dataset;
+
+  let decoder: Decoder;
+  let tokenizer: TeacherTokenizer;
+  let pretrain: TrainResult | undefined;
+  let base: string;
+  const modelDir = path.join(o.out, 'model');
+  if (o.checkpoint) {
+    const loaded = loadHfCheckpoint(o.checkpoint);
+    decoder = loaded.decoder;
+    tokenizer = loaded.tokenizer;
+    base = path.resolve(o.checkpoint);
+    info(`base: ${base} (${loaded.config.modelType}, ${(decoder.parameterCount() / 1e6).toFixed(2)} M parameters)`);
+  } else {
+    base = 'model';
+    ({ decoder, tokenizer, pretrain } = scratchBase(o, modelDir, template, info));
+  }
+
+  const maxTokens = Math.min(o.maxTokens, decoder.config.maxPositions);
+  const { examples, stats } = buildExamples(records, names, labels, tokenizer, { template, maxTokens });
+  info(`fine-tuning examples: ${stats.examples}, mean ${stats.meanTokens.toFixed(1)} tokens, max ${stats.maxTokens}, truncated ${stats.truncated}`);
+
+  decoder.attachHead(labels.length, o.seed + 1);
+  const lora = o.finetune === 'lora' ? (o.lora ?? DEFAULT_LORA) : null;
+  if (lora) decoder.attachLora(lora, o.seed + 2);
+  const trainable = decoder.trainableVariables().reduce((a, v) => a + v.size, 0);
+  info(`fine-tuning (${o.finetune}): ${trainable} trainable parameters, ${labels.length} labels`);
+  const statePath = path.join(o.out, 'finetune-state.safetensors');
+  const finetune = finetuneClassifier(decoder, examples, {
+    steps: o.steps,
+    batchSize: o.batchSize,
+    accumulation: o.accumulation,
+    learningRate: o.learningRate,
+    warmupSteps: o.warmupSteps,
+    seed: o.seed,
+    padId: tokenizer.padId,
+    statePath,
+    resume: o.resume,
+    checkpointEvery: o.checkpointEvery,
+    onStep: (s) => o.onStep?.('finetune', s),
+  });
+
+  // A fully fine-tuned base is ours now: save it beside the head.
+  if (o.finetune === 'full') {
+    if (o.checkpoint) {
+      saveHfCheckpoint(modelDir, decoder);
+      copyTokenizer(o.checkpoint, modelDir);
+      base = 'model';
+    } else saveHfCheckpoint(modelDir, decoder);
+    rmSync(path.join(modelDir, PRETRAINED_MARK), { force: true });
+  }
+  const manifest: TeacherManifest = {
+    format: 'leader-teacher',
+    version: 1,
+    base,
+    baseSource: o.checkpoint ? 'checkpoint' : 'scratch',
+    finetune: o.finetune,
+    lora,
+    labels,
+    labelSpace: o.dataset.header.labelSpace,
+    template,
+    maxTokens,
+    hiddenSize: decoder.config.hiddenSize,
+    dataset: { file: path.resolve(o.datasetFile), fingerprint: o.dataset.summary.fingerprint, records: records.length },
+    training: {
+      steps: o.steps,
+      batchSize: o.batchSize,
+      accumulation: o.accumulation,
+      learningRate: o.learningRate,
+      warmupSteps: o.warmupSteps,
+      seed: o.seed,
+      finalLoss: finetune.losses.at(-1) ?? null,
+      samplesPerSecond: finetune.samplesPerSecond,
+      ...(pretrain ? { pretrainSteps: o.scratch.pretrainSteps, pretrainFinalLoss: pretrain.losses.at(-1) ?? null } : {}),
+    },
+    createdAt: new Date().toISOString(),
+  };
+  saveTeacher(o.out, decoder, manifest);
+  // The finished artifact supersedes the resume states (for full fine-tuning they hold the whole model twice).
+  rmSync(statePath, { force: true });
+  rmSync(path.join(o.out, 'pretrain-state.safetensors'), { force: true });
+  const parameters = decoder.parameterCount();
+  decoder.dispose();
+  return { out: o.out, manifest, examples: stats, ...(pretrain ? { pretrain } : {}), finetune, parameters, trainableParameters: trainable };
+}
+
+function copyTokenizer(from: string, to: string): void {
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
+    const p = path.join(from, f);
+    if (existsSync(p)) writeFileAtomic(path.join(to, f), readFileSync(p));
+  }
+}
+
+function scratchBase(
+  o: TeacherTrainOptions,
+  modelDir: string,
+  template: PromptTemplate,
+  info: (m: string) => void,
+): { decoder: Decoder; tokenizer: TeacherTokenizer; pretrain?: TrainResult } {
+  const mark = path.join(modelDir, PRETRAINED_MARK);
+  if (o.resume && existsSync(mark)) {
+    info(`resume: pre-trained base found in ${modelDir}`);
+    const loaded = loadHfCheckpoint(modelDir);
+    return { decoder: loaded.decoder, tokenizer: loaded.tokenizer };
+  }
+  const { records, names } = o.dataset;
+  // Tokenizer and LM corpus: the prompts themselves, untruncated (the LM learns the language of the prompts).
+  const corpus = records.map((r) => renderPrompt(r, names, { template }).text);
+  let tokenizer: TeacherTokenizer;
+  if (o.scratch.tokenizerDir) {
+    tokenizer = loadTokenizer(o.scratch.tokenizerDir);
+    copyTokenizer(o.scratch.tokenizerDir, modelDir);
+  } else {
+    const trained = trainBpe(corpus, { vocabSize: o.scratch.tokenizerVocab });
+    saveTokenizerFiles(modelDir, trained.tokenizerJson, trained.tokenizerConfig);
+    tokenizer = loadTokenizer(modelDir);
+    info(`tokenizer: byte-level BPE, ${tokenizer.vocabSize} tokens (${trained.merges} merges) trained on ${corpus.length} prompts`);
+  }
+  const config = smallConfig(tokenizer.vocabSize, { ...o.scratch.model, eosTokenId: tokenizer.eosId, padTokenId: tokenizer.padId });
+  if (o.scratch.model.hiddenSize && !o.scratch.model.numHeads) config.numHeads = Math.max(1, Math.round(config.hiddenSize / 32));
+  config.headDim = config.hiddenSize / config.numHeads;
+  if (!Number.isInteger(config.headDim) || config.headDim % 2) throw new Error(`hidden size ${config.hiddenSize} does not split into ${config.numHeads} heads of even width`);
+  if (config.numHeads % config.numKvHeads) config.numKvHeads = config.numHeads;
+  const decoder = Decoder.random(config, o.seed);
+  info(`scratch decoder: ${(decoder.parameterCount() / 1e6).toFixed(2)} M parameters (d ${config.hiddenSize}, ${config.numLayers} layers, ${config.numHeads}/${config.numKvHeads} heads, context ${config.maxPositions})`);
+  const maxTokens = Math.min(o.maxTokens, config.maxPositions);
+  const { examples } = buildExamples(records, names, datasetLabels(o.dataset), tokenizer, { template, maxTokens });
+  let pretrain: TrainResult | undefined;
+  if (o.scratch.pretrainSteps > 0) {
+    pretrain = pretrainLm(decoder, examples, {
+      steps: o.scratch.pretrainSteps,
+      batchSize: o.batchSize,
+      accumulation: o.accumulation,
+      learningRate: o.scratch.pretrainLearningRate,
+      warmupSteps: Math.min(o.warmupSteps, o.scratch.pretrainSteps),
+      seed: o.seed,
+      padId: tokenizer.padId,
+      statePath: path.join(o.out, 'pretrain-state.safetensors'),
+      resume: o.resume,
+      checkpointEvery: o.checkpointEvery,
+      onStep: (s) => o.onStep?.('pretrain', s),
+    });
+  }
+  saveHfCheckpoint(modelDir, decoder);
+  writeFileAtomic(mark, JSON.stringify({ steps: o.scratch.pretrainSteps, finalLoss: pretrain?.losses.at(-1) ?? null }) + '\n');
+  return { decoder, tokenizer, ...(pretrain ? { pretrain } : {}) };
+}
