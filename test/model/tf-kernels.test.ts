@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/model/tf/backend.ts';
 import { registerFastKernels, unregisterFastKernels, fastKernelsEnabled } from '../../src/model/tf/kernels/register.ts';
+import { swapForm } from '../../src/model/tf/kernels/transpose.ts';
 
 type Backend = 'cpu' | 'wasm';
 
@@ -256,5 +257,115 @@ describe('BatchMatMul forward and gradient', () => {
         return [value, ...grads];
       },
     );
+  });
+});
+
+describe('GatherV2 forward', () => {
+  test('axis 0 with 2-D indices, repeats and index 0', async () => {
+    const table = randn([40, 8], 41);
+    await compareWithStock('gather axis 0', () => [tf.gather(t(table), tf.tensor2d([[0, 39, 0], [5, 5, 1]], [2, 3], 'int32'))]);
+  });
+
+  test('axis 1, negative axis, int32 values, scalar index', async () => {
+    const x = randn([3, 7, 5], 42);
+    await compareWithStock('gather axes', () => [
+      tf.gather(t(x), tf.tensor1d([6, 0, 3, 3], 'int32'), 1),
+      tf.gather(t(x), tf.tensor1d([4, 0], 'int32'), -1),
+      tf.cast(tf.gather(tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32'), tf.tensor1d([2, 0], 'int32')), 'float32'),
+      tf.gather(t(x), tf.scalar(2, 'int32')),
+    ]);
+  });
+
+  test('empty indices', async () => {
+    const table = randn([6, 4], 43);
+    await compareWithStock('gather empty', () => [tf.gather(t(table), tf.tensor1d([], 'int32'))]);
+  });
+
+  test('out-of-range index is a clear error', async () => {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await initBackend(backend);
+      assert.throws(() => tf.gather(tf.ones([4, 2]), tf.tensor1d([1, 4], 'int32')), /index value 4 at position 1 is not in \[0, 3\]/);
+      assert.throws(() => tf.gather(tf.ones([4, 2]), tf.tensor1d([-1], 'int32')), /index value -1/);
+    }
+  });
+});
+
+describe('Transpose', () => {
+  test('recognises the swap forms it speeds up', () => {
+    assert.deepEqual(swapForm([20480, 64], [1, 0]), [1, 20480, 64, 1]);
+    assert.deepEqual(swapForm([8, 32, 16], [0, 2, 1]), [8, 32, 16, 1]);
+    assert.deepEqual(swapForm([640, 32, 4, 16], [0, 2, 1, 3]), [640, 32, 4, 16]);
+    assert.deepEqual(swapForm([2, 1, 3, 5], [0, 3, 1, 2]), [2, 3, 5, 1]);
+    assert.deepEqual(swapForm([2, 3, 4], [0, 1, 2]), [1, 1, 24, 1]);
+    assert.equal(swapForm([2, 3, 4], [2, 0, 1]) === null, false, '[2,0,1] merges to a 2-D swap');
+    assert.equal(swapForm([2, 3, 4, 5], [3, 1, 2, 0]), null);
+  });
+
+  const shapes: Array<[number[], number[]]> = [
+    [[1024, 24], [1, 0]], // long rows: the two-step wasm path (block 32)
+    [[600, 40], [1, 0]], // block 8
+    [[257, 5], [1, 0]], // no block divides 257: stock
+    [[24, 1024], [1, 0]],
+    [[3, 512, 7], [0, 2, 1]],
+    [[2, 512, 6], [1, 0, 2]],
+    [[6, 9, 4, 5], [0, 2, 1, 3]],
+    [[2, 3, 4, 5], [3, 1, 2, 0]], // not a swap: stock
+    [[4, 1, 6], [2, 1, 0]],
+  ];
+  for (const [shape, perm] of shapes) {
+    test(`[${shape}] perm [${perm}]`, async () => {
+      const x = randn(shape, 51);
+      await compareWithStock('transpose', () => [tf.transpose(t(x), perm)], 0);
+      await compareWithStock('transpose int32', () => [tf.cast(tf.transpose(tf.cast(tf.mul(t(x), 100), 'int32'), perm), 'float32')], 0);
+    });
+  }
+
+  test('transpose of a non-contiguous (sliced) input', async () => {
+    const x = randn([700, 40], 52);
+    await compareWithStock('transpose of slice', () => [tf.transpose(tf.slice(t(x), [3, 5], [512, 32]))], 0);
+  });
+});
+
+describe('Identity', () => {
+  test('a clone outlives its source and keeps its values', async () => {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await initBackend(backend);
+      const x = tf.tensor([1, 2, 3]);
+      const y = tf.clone(x);
+      x.dispose();
+      assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3]);
+      const v = tf.variable(y);
+      v.assign(tf.tensor([4, 5, 6]));
+      assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3], 'assigning a variable leaves the tensor it was made from alone');
+      y.dispose();
+      v.dispose();
+    }
+  });
+});
+
+describe('no leaks', () => {
+  test('a training step through every fast kernel frees all its buffers', async () => {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await initBackend(backend);
+      const emb = tf.variable(t(randn([300, 16], 61)));
+      const w = tf.variable(t(randn([16, 16], 62)));
+      const idx = tf.tensor2d(Array.from({ length: 4 * 300 }, (_, i) => (i * 7) % 300), [4 * 20, 15], 'int32');
+      const step = () => {
+        const { value, grads } = tf.variableGrads(() => {
+          const x = tf.reshape(tf.gather(emb, idx), [80, 15, 16]);
+          const h = tf.reshape(tf.matMul(tf.reshape(x, [-1, 16]), w), [80, 15, 4, 4]);
+          const q = tf.transpose(h, [0, 2, 1, 3]);
+          const s = tf.matMul(q, q, false, true);
+          return tf.sum(tf.mul(tf.softmax(s), tf.sum(tf.transpose(tf.reshape(tf.matMul(x, w, false, true), [80, 15, 16]), [0, 2, 1])))) as tf.Scalar;
+        }, [emb, w]);
+        tf.dispose([value, ...Object.values(grads)]);
+      };
+      step();
+      const before = { tensors: tf.memory().numTensors, buffers: tf.engine().backend.numDataIds() };
+      step();
+      step();
+      assert.deepEqual({ tensors: tf.memory().numTensors, buffers: tf.engine().backend.numDataIds() }, before, `${backend}: buffers leaked`);
+      tf.dispose([emb, w, idx]);
+    }
   });
 });

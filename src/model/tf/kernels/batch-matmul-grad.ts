@@ -1,15 +1,11 @@
-// BatchMatMul gradient that (a) on wasm/cpu materialises transposes with tf.transpose and then runs
-// plain matMuls, because wasm's matMul with transposeA/transposeB falls off its XNNPACK path and
-// is about 10x slower; and (b) reduces over broadcast batch dimensions, which the stock gradient
-// does not do (tf.matMul of [B,T,d] by [d,e] fails in backprop with the stock gradient).
+// BatchMatMul gradient that reduces over broadcast batch dimensions, which the stock gradient does
+// not do (with it, backprop through tf.matMul of [B,T,d] by [d,e] fails on a shape check), and
+// computes a shared weight's gradient as one 2-D product over all rows instead of a batch of
+// products summed afterwards. Transposed operands are passed as flags: the BatchMatMul kernel
+// (batch-matmul.ts) materialises them where that is faster, so forward products gain as well.
 import * as tf from '@tensorflow/tfjs-core';
 
-export interface MatMulGradOptions {
-  /** Whether to materialise transposes for the backend that is active when backprop runs. */
-  explicitTransposes: (backendName: string) => boolean;
-}
-
-export function batchMatMulGradConfig(options: MatMulGradOptions): tf.GradConfig {
+export function batchMatMulGradConfig(): tf.GradConfig {
   return {
     kernelName: tf.BatchMatMul,
     inputsToSave: ['a', 'b'],
@@ -18,23 +14,22 @@ export function batchMatMulGradConfig(options: MatMulGradOptions): tf.GradConfig
       const transposeA = Boolean(attrs?.['transposeA']);
       const transposeB = Boolean(attrs?.['transposeB']);
       const g = dy as tf.Tensor;
-      const explicit = options.explicitTransposes(tf.getBackend());
       return {
-        a: () => reduceToShape(gradA(g, a, b, transposeA, transposeB, explicit), a.shape),
-        b: () => reduceToShape(gradB(g, a, b, transposeA, transposeB, explicit), b.shape),
+        a: () => reduceToShape(gradA(g, a, b, transposeA, transposeB), a.shape),
+        b: () => reduceToShape(gradB(g, a, b, transposeA, transposeB), b.shape),
       };
     },
   };
 }
 
 // With A = op(a), B = op(b) and y = A·B: dA = dy·Bᵀ and dB = Aᵀ·dy; da/db undo op().
-function gradA(dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor, tA: boolean, tB: boolean, explicit: boolean): tf.Tensor {
+function gradA(dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor, tA: boolean, tB: boolean): tf.Tensor {
   // dA = dy · op(b)ᵀ; if tA, da = dAᵀ = op(b) · dyᵀ
-  if (!tA) return mm(dy, b, false, !tB, explicit);
-  return mm(b, dy, tB, true, explicit);
+  if (!tA) return mm(dy, b, false, !tB);
+  return mm(b, dy, tB, true);
 }
 
-function gradB(dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor, tA: boolean, tB: boolean, explicit: boolean): tf.Tensor {
+function gradB(dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor, tA: boolean, tB: boolean): tf.Tensor {
   // dB = op(a)ᵀ · dy; if tB, db = dBᵀ = dyᵀ · op(a)
   if (!tB) {
     // A rank-2 (or batch-1) b shared across a batch of a: fold the batch into rows, one 2-D matMul.
@@ -43,31 +38,22 @@ function gradB(dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor, tA: boolean, tB: boole
       const n = dy.shape[dy.rank - 1]!;
       const a2 = tf.reshape(a, [-1, k]);
       const dy2 = tf.reshape(dy, [-1, n]);
-      return tf.reshape(mm(a2, dy2, true, false, explicit), [...b.shape.slice(0, -2).map(() => 1), k, n]);
+      return tf.reshape(mm(a2, dy2, true, false), [...b.shape.slice(0, -2).map(() => 1), k, n]);
     }
-    return mm(a, dy, !tA, false, explicit);
+    return mm(a, dy, !tA, false);
   }
   if (batchSize(b) === 1 && batchSize(a) > 1 && !tA && a.rank === dy.rank) {
     const k = a.shape[a.rank - 1]!;
     const n = dy.shape[dy.rank - 1]!;
     const a2 = tf.reshape(a, [-1, k]);
     const dy2 = tf.reshape(dy, [-1, n]);
-    return tf.reshape(mm(dy2, a2, true, false, explicit), [...b.shape.slice(0, -2).map(() => 1), n, k]);
+    return tf.reshape(mm(dy2, a2, true, false), [...b.shape.slice(0, -2).map(() => 1), n, k]);
   }
-  return mm(dy, a, true, tA, explicit);
+  return mm(dy, a, true, tA);
 }
 
-function mm(x: tf.Tensor, y: tf.Tensor, tx: boolean, ty: boolean, explicit: boolean): tf.Tensor {
-  if (!explicit) return tf.matMul(x, y, tx, ty);
-  return tf.matMul(tx ? swapLast(x) : x, ty ? swapLast(y) : y);
-}
-
-function swapLast(x: tf.Tensor): tf.Tensor {
-  const perm = x.shape.map((_, i) => i);
-  const r = x.rank;
-  perm[r - 2] = r - 1;
-  perm[r - 1] = r - 2;
-  return tf.transpose(x, perm);
+function mm(x: tf.Tensor, y: tf.Tensor, tx: boolean, ty: boolean): tf.Tensor {
+  return tf.matMul(x, y, tx, ty);
 }
 
 function batchSize(x: tf.Tensor): number {

@@ -3,10 +3,9 @@
 // gradients are global in tfjs, so ours check at backprop time whether the active backend has
 // them enabled and otherwise behave like the stock ones.
 import * as tf from '@tensorflow/tfjs-core';
-import { unsortedSegmentSumConfig } from './unsorted-segment-sum.ts';
 import { batchMatMulGradConfig } from './batch-matmul-grad.ts';
 import { gatherGradConfig } from './gather-grad.ts';
-import { fastKernelConfigs } from './fast-kernels.ts';
+import { fastKernelOverrides } from './fast-kernels.ts';
 
 const KERNEL_BACKENDS = new Set(['wasm', 'cpu']);
 
@@ -28,12 +27,12 @@ export function registerFastKernels(backendName: string): void {
   if (enabled.has(backendName)) return;
   installGradients();
   if (KERNEL_BACKENDS.has(backendName)) {
-    const configs = [unsortedSegmentSumConfig(backendName), ...fastKernelConfigs(backendName)];
-    for (const config of configs) {
-      const key = `${backendName}/${config.kernelName}`;
-      const stock = tf.getKernel(config.kernelName, backendName);
+    for (const override of fastKernelOverrides(backendName)) {
+      const key = `${backendName}/${override.kernelName}`;
+      const stock = tf.getKernel(override.kernelName, backendName);
+      const config = override.make(backendName, stock);
       stockKernels.set(key, stock);
-      if (stock) tf.unregisterKernel(config.kernelName, backendName);
+      if (stock) tf.unregisterKernel(override.kernelName, backendName);
       tf.registerKernel(stock?.setupFunc ? { ...config, setupFunc: stock.setupFunc } : config);
     }
   }
@@ -63,8 +62,7 @@ function installGradients(): void {
     [tf.GatherV2, stockGather],
   ]);
   const overrides: tf.GradConfig[] = [
-    // Native TensorFlow handles transposed operands itself; only wasm and cpu want them materialised.
-    batchMatMulGradConfig({ explicitTransposes: (name) => enabled.has(name) && KERNEL_BACKENDS.has(name) }),
+    batchMatMulGradConfig(),
     gatherGradConfig(stockGather),
   ];
   for (const config of overrides) {
