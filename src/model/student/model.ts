@@ -67,21 +67,24 @@ export class StudentModel {
     return tf.add(tf.mul(norm, this.p(`${name}.g`)), this.p(`${name}.b`));
   }
 
-  /** One pre-LayerNorm transformer block over x [N, S, d] with key mask [N, S] (1 = real). */
+  /**
+   * One pre-LayerNorm transformer block over x [N, S, d] with key mask [N, S] (1 = real).
+   * Attention is written as broadcast multiply + last-axis sums rather than batched matMul: the sets are tiny
+   * (S of a few codes or encounters) and batched matMul over thousands of tiny matrices is slow on wasm.
+   */
   block(prefix: string, x: tf.Tensor, mask: tf.Tensor): tf.Tensor {
     const [n, s, d] = x.shape as [number, number, number];
     const heads = this.config.heads;
     const dh = d / heads;
     const h = this.layerNorm(x, `${prefix}.ln1`);
-    const split = (name: string) =>
-      tf.transpose(tf.reshape(this.proj(h, prefix, name), [n, s, heads, dh]), [0, 2, 1, 3]);
-    const q = split('q');
-    const k = split('k');
-    const v = split('v');
-    let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh));
+    const q = tf.reshape(this.proj(h, prefix, 'q'), [n, s, heads, 1, dh]);
+    const k = tf.reshape(tf.transpose(tf.reshape(this.proj(h, prefix, 'k'), [n, s, heads, dh]), [0, 2, 1, 3]), [n, 1, heads, s, dh]);
+    // scores[n, i, h, j]
+    let scores = tf.mul(tf.sum(tf.mul(q, k), -1), 1 / Math.sqrt(dh));
     scores = tf.add(scores, tf.reshape(tf.mul(tf.sub(mask, 1), -MASK_BIAS), [n, 1, 1, s]));
-    const attn = tf.softmax(scores);
-    const o = tf.reshape(tf.transpose(tf.matMul(attn, v), [0, 2, 1, 3]), [n, s, d]);
+    const attn = tf.reshape(tf.softmax(scores), [n, s, heads, 1, s]);
+    const vT = tf.reshape(tf.transpose(tf.reshape(this.proj(h, prefix, 'v'), [n, s, heads, dh]), [0, 2, 3, 1]), [n, 1, heads, dh, s]);
+    const o = tf.reshape(tf.sum(tf.mul(attn, vT), -1), [n, s, d]);
     const x1 = tf.add(x, this.proj(o, prefix, 'o'));
     const h2 = this.layerNorm(x1, `${prefix}.ln2`);
     const ff = this.linear(tf.relu(this.linear(h2, `${prefix}.ff1`)), `${prefix}.ff2`);
@@ -98,16 +101,36 @@ export class StudentModel {
     return tf.div(sum, tf.expandDims(tf.maximum(tf.sum(mask, 1), 1), -1));
   }
 
-  /** Encodes code sets idx [B, V, C] of one kind: per-set block + masked mean -> [B, V, d], and the visit mask [B, V]. */
+  /**
+   * Encodes code sets idx [B, V, C] of one kind: per-set block + masked mean -> [B, V, d], and the visit mask [B, V].
+   * Only non-empty sets go through the block (most visit slots of a batch are padding); empty ones get zeros.
+   */
   encodeSets(kind: 'diagnosis' | 'procedure' | 'medication', idx: tf.Tensor): { sets: tf.Tensor; visitMask: tf.Tensor } {
     const [b, v, c] = idx.shape as [number, number, number];
     const d = this.config.dim;
-    const mask = tf.cast(tf.notEqual(idx, 0), 'float32');
-    const flatMask = tf.reshape(mask, [b * v, c]);
-    const emb = tf.reshape(tf.gather(this.p(`emb.${kind}`), tf.reshape(idx, [-1])), [b * v, c, d]);
-    const y = this.block(`set.${kind}`, emb, flatMask);
-    const sets = tf.reshape(StudentModel.maskedMean(y, flatMask), [b, v, d]);
-    const visitMask = tf.cast(tf.greater(tf.sum(mask, -1), 0), 'float32');
+    const data = idx.dataSync();
+    const rows: number[] = [];
+    const visit = new Float32Array(b * v);
+    for (let r = 0; r < b * v; r++)
+      for (let j = 0; j < c; j++)
+        if (data[r * c + j] !== 0) {
+          rows.push(r);
+          visit[r] = 1;
+          break;
+        }
+    const visitMask = tf.tensor2d(visit, [b, v]);
+    if (rows.length === 0) return { sets: tf.zeros([b, v, d]), visitMask };
+    const flat = tf.reshape(idx, [b * v, c]);
+    const all = rows.length === b * v;
+    const sel = all ? flat : tf.gather(flat, rows);
+    const mask = tf.cast(tf.notEqual(sel, 0), 'float32');
+    const emb = tf.reshape(tf.gather(this.p(`emb.${kind}`), tf.reshape(sel, [-1])), [rows.length, c, d]);
+    const pooled = StudentModel.maskedMean(this.block(`set.${kind}`, emb, mask), mask);
+    if (all) return { sets: tf.reshape(pooled, [b, v, d]), visitMask };
+    // Scatter back by gathering from [pooled; zero row]: empty slots point at the zero row.
+    const position = new Int32Array(b * v).fill(rows.length);
+    rows.forEach((r, i) => (position[r] = i));
+    const sets = tf.reshape(tf.gather(tf.concat([pooled, tf.zeros([1, d])], 0), position), [b, v, d]);
     return { sets, visitMask };
   }
 

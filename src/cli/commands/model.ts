@@ -1,0 +1,336 @@
+// `leader-cds train` (dataset -> model directory) and `leader-cds recommend` (model + patients -> ranked labels).
+import type { Command } from 'commander';
+import type { DatasetRecord } from '../../dataset/types.ts';
+import { CliError } from '../errors.ts';
+
+function numberOption(name: string, opts: { int?: boolean; min?: number; max?: number } = {}) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || (opts.int && !Number.isInteger(n)))
+      throw new CliError(`${name} must be ${opts.int ? 'an integer' : 'a number'}, got '${value}'`, 2);
+    if (opts.min !== undefined && n < opts.min) throw new CliError(`${name} must be at least ${opts.min}, got ${n}`, 2);
+    if (opts.max !== undefined && n > opts.max) throw new CliError(`${name} must be at most ${opts.max}, got ${n}`, 2);
+    return n;
+  };
+}
+
+/** Turns the model area's own errors into one-line CLI errors. */
+async function asModelCliError<T>(work: () => Promise<T>): Promise<T> {
+  const { asCliError } = await import('./mapping.ts');
+  const { ModelLoadError } = await import('../../model/runtime/errors.ts');
+  const { TrainingError } = await import('../../model/student/train.ts');
+  const { TeacherFeaturesError } = await import('../../model/student/teacher-features.ts');
+  return asCliError(async () => {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof ModelLoadError || err instanceof TeacherFeaturesError) throw new CliError(err.message, 2);
+      if (err instanceof TrainingError) throw new CliError(`training: ${err.message}`, 1);
+      throw err;
+    }
+  });
+}
+
+interface TrainCliOptions {
+  dataset: string;
+  out: string;
+  mapping?: string;
+  teacherFeatures?: string;
+  alpha: number;
+  beta: number;
+  epochs: number;
+  patience: number;
+  batchSize: number;
+  dim: number;
+  maxVisits: number;
+  maxCodes: number;
+  learningRate: number;
+  seed: number;
+  backend: string;
+  modelVersion?: string;
+  createdAt?: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+async function train(opts: TrainCliOptions): Promise<void> {
+  const { readDataset } = await import('../../dataset/io.ts');
+  const { splitByPatient } = await import('../../eval/splits.ts');
+  const { initBackend, parseBackendChoice } = await import('../../model/tf/backend.ts');
+  const { trainStudent } = await import('../../model/student/train.ts');
+  const { defaultStudentConfig } = await import('../../model/student/config.ts');
+  const { readTeacherFeatures } = await import('../../model/student/teacher-features.ts');
+  const { buildModelFiles, saveModel } = await import('../../model/student/artifact.ts');
+  const { heldOutMetrics } = await import('../../model/student/evaluate.ts');
+  const { StudentRuntime } = await import('../../model/runtime/session.ts');
+  const { DEFAULT_THRESHOLD } = await import('../../model/runtime/manifest.ts');
+  await asModelCliError(async () => {
+    let backendChoice;
+    try {
+      backendChoice = parseBackendChoice(opts.backend);
+    } catch (err) {
+      throw new CliError(`--backend: ${(err as Error).message}`, 2);
+    }
+    if (opts.alpha > 0 && !opts.teacherFeatures) throw new CliError(`--alpha ${opts.alpha} (distillation) needs --teacher-features <dir>`, 2);
+    if (opts.dim % 4 !== 0) throw new CliError(`--dim must be a multiple of 4 (attention heads), got ${opts.dim}`, 2);
+    const dataset = await readDataset(opts.dataset);
+    if (dataset.records.length === 0) throw new CliError(`${opts.dataset}: the dataset has no records`, 2);
+    let mapping;
+    if (opts.mapping) {
+      const { loadMapping } = await import('../../mapping/load.ts');
+      mapping = await loadMapping(opts.mapping);
+      if (mapping.labelSpace !== dataset.header.labelSpace)
+        throw new CliError(`--mapping ${opts.mapping} has label space '${mapping.labelSpace}', the dataset '${dataset.header.labelSpace}'`, 2);
+    }
+    const teacher = opts.teacherFeatures ? await readTeacherFeatures(opts.teacherFeatures) : undefined;
+    let split;
+    try {
+      split = splitByPatient(dataset.records, { train: 0.8, validation: 0.1, test: 0.1 }, opts.seed);
+    } catch (err) {
+      throw new CliError(`${opts.dataset}: ${(err as Error).message}`, 2);
+    }
+    const backend = await initBackend(backendChoice);
+    const log = (text: string) => {
+      if (!opts.quiet) process.stderr.write(`${text}\n`);
+    };
+    log(
+      `training LEADER(S) on ${split.train.length} records (${new Set(split.train.map((r) => r.patientId)).size} patients), ` +
+        `validation ${split.validation.length}, test ${split.test.length}; tfjs backend ${backend.name}`,
+    );
+    const config = { ...defaultStudentConfig, dim: opts.dim, maxVisits: opts.maxVisits, maxCodes: opts.maxCodes };
+    const { SingleBar, Presets } = await import('cli-progress');
+    const bar = opts.quiet || !process.stderr.isTTY ? undefined : new SingleBar({ format: 'epoch {value}/{total} |{bar}| loss {loss} valid PR-AUC {auc} {speed} samples/s' }, Presets.shades_classic);
+    bar?.start(opts.epochs, 0, { loss: '-', auc: '-', speed: '-' });
+    let trained;
+    try {
+      trained = await trainStudent(split.train, split.validation, {
+        config,
+        alpha: opts.alpha,
+        beta: opts.beta,
+        epochs: opts.epochs,
+        patience: opts.patience,
+        batchSize: opts.batchSize,
+        learningRate: opts.learningRate,
+        seed: opts.seed,
+        ...(teacher ? { teacher } : {}),
+        onProgress: (e) => {
+          if (e.type === 'epoch') {
+            const fields = { loss: e.trainLoss.toFixed(4), auc: e.validPrAuc?.toFixed(4) ?? '-', speed: Math.round(e.samplesPerSecond ?? 0) };
+            if (bar) bar.update(e.epoch, fields);
+            else log(`epoch ${e.epoch}/${e.epochs} loss ${fields.loss} valid PR-AUC ${fields.auc} ${fields.speed} samples/s`);
+          } else if (e.type === 'early-stop') {
+            bar?.stop();
+            log(`early stop at epoch ${e.epoch}: best validation PR-AUC ${e.bestValidPrAuc.toFixed(4)} at epoch ${e.bestEpoch}`);
+          } else log(e.text);
+        },
+      });
+    } finally {
+      bar?.stop();
+    }
+    const r = trained.report;
+    const meta = {
+      ...(opts.modelVersion ? { modelVersion: opts.modelVersion } : {}),
+      ...(opts.createdAt ? { createdAt: opts.createdAt } : {}),
+      ...(mapping ? { mapping } : {}),
+      training: {
+        datasetFingerprint: dataset.summary.fingerprint,
+        records: split.train.length,
+        patients: new Set(split.train.map((x) => x.patientId)).size,
+        seed: opts.seed,
+        alpha: opts.alpha,
+        beta: opts.beta,
+        epochs: r.epochsRun,
+        ...(r.bestEpoch !== undefined ? { bestEpoch: r.bestEpoch } : {}),
+        batchSize: opts.batchSize,
+        learningRate: opts.learningRate,
+        backend: backend.name,
+        samplesPerSecond: Math.round(r.samplesPerSecond),
+        ...(teacher ? { teacherFeatures: teacher.index.source } : {}),
+        curve: (r.curve ?? []).map((c) => ({ ...c, trainLoss: Math.round(c.trainLoss * 1e5) / 1e5, ...(c.validPrAuc !== undefined ? { validPrAuc: Math.round(c.validPrAuc * 1e4) / 1e4 } : {}) })),
+      },
+    };
+    // Held-out figures come from the exported graph on onnxruntime: the numbers describe what is served.
+    const draft = buildModelFiles(trained, meta);
+    const runtime = await StudentRuntime.fromFiles(draft, { provider: 'cpu' });
+    const score = async (records: readonly DatasetRecord[]) => {
+      const out: Float32Array[] = [];
+      const L = trained.vocab.labels.length;
+      for (let i = 0; i < records.length; i += 256) {
+        const part = records.slice(i, i + 256);
+        const { probabilities } = await runtime.runRaw(part);
+        for (let j = 0; j < part.length; j++) out.push(probabilities.slice(j * L, (j + 1) * L));
+      }
+      return heldOutMetrics(out, records, trained.vocab.labels, DEFAULT_THRESHOLD);
+    };
+    const metrics = { validation: await score(split.validation), test: await score(split.test) };
+    await runtime.close();
+    const files = buildModelFiles(trained, { ...meta, createdAt: draft.manifest.createdAt, metrics });
+    await saveModel(opts.out, files);
+    const m = files.manifest;
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ out: opts.out, modelVersion: m.modelVersion, metrics, training: m.training, onnxBytes: files.onnx.length }, null, 2)}\n`);
+      return;
+    }
+    process.stdout.write(
+      [
+        `wrote ${opts.out} (model ${m.modelVersion}, ${(files.onnx.length / 1024).toFixed(0)} KiB ONNX)`,
+        `labels ${m.vocabularies.labels.length}, diagnoses ${m.vocabularies.diagnoses.length}, procedures ${m.vocabularies.procedures.length}`,
+        `epochs ${r.epochsRun} (best ${r.bestEpoch ?? '-'}), ${Math.round(r.samplesPerSecond)} samples/s on ${backend.name}, ${r.seconds.toFixed(1)} s`,
+        `validation: PR-AUC ${metrics.validation.prAuc ?? '-'}, Jaccard ${metrics.validation.jaccard ?? '-'}, F1 ${metrics.validation.f1 ?? '-'} (${metrics.validation.samples} records)`,
+        `test:       PR-AUC ${metrics.test.prAuc ?? '-'}, Jaccard ${metrics.test.jaccard ?? '-'}, F1 ${metrics.test.f1 ?? '-'} (${metrics.test.samples} records)`,
+      ].join('\n') + '\n',
+    );
+  });
+}
+
+interface RecommendCliOptions {
+  model: string;
+  input: string;
+  mapping?: string;
+  encounter?: string;
+  top: number;
+  json?: boolean;
+}
+
+interface Target {
+  patientId: string;
+  encounterId?: string;
+  record?: DatasetRecord;
+  /** Why there is no record (no encounter, encounter not found). */
+  problem?: string;
+}
+
+async function isDatasetFile(file: string): Promise<boolean> {
+  const { open } = await import('node:fs/promises');
+  const handle = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(512);
+    const { bytesRead } = await handle.read(buf, 0, 512, 0);
+    return buf.subarray(0, bytesRead).toString('utf8').includes('"leader-dataset"');
+  } finally {
+    await handle.close();
+  }
+}
+
+async function targets(opts: RecommendCliOptions): Promise<Target[]> {
+  const { stat, readFile } = await import('node:fs/promises');
+  let info;
+  try {
+    info = await stat(opts.input);
+  } catch {
+    throw new CliError(`--input ${opts.input}: not found`, 2);
+  }
+  if (info.isFile() && (await isDatasetFile(opts.input))) {
+    const { readDataset } = await import('../../dataset/io.ts');
+    const data = await readDataset(opts.input);
+    return data.records
+      .filter((r) => !opts.encounter || r.encounterId === opts.encounter)
+      .map((record) => ({ patientId: record.patientId, encounterId: record.encounterId, record }));
+  }
+  if (!opts.mapping) throw new CliError('--mapping <file> is needed to read FHIR input (a Bundle or a bulk-export folder)', 2);
+  const { loadMapping } = await import('../../mapping/load.ts');
+  const { recordForEncounter } = await import('../../dataset/records.ts');
+  const mapping = await loadMapping(opts.mapping);
+  const pick = (history: import('../../history/types.ts').PatientHistory): Target => {
+    const n = history.encounters.length;
+    if (n === 0) return { patientId: history.patientId, problem: 'the patient has no encounter' };
+    const index = opts.encounter ? history.encounters.findIndex((e) => e.id === opts.encounter) : n - 1;
+    if (index < 0) return { patientId: history.patientId, problem: `encounter ${opts.encounter} not found` };
+    return { patientId: history.patientId, encounterId: history.encounters[index]!.id, record: recordForEncounter(history, index, mapping) };
+  };
+  if (info.isDirectory()) {
+    const { readBulk } = await import('../../fhir/bulk-reader.ts');
+    const read = await readBulk(opts.input, { mapping });
+    for (const line of read.issues.format()) process.stderr.write(`warning: ${line}\n`);
+    return [...read.histories()].map(pick);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(opts.input, 'utf8'));
+  } catch (err) {
+    throw new CliError(`--input ${opts.input}: not a JSON Bundle (${(err as Error).message})`, 2);
+  }
+  const type = (json as { resourceType?: unknown } | null)?.resourceType;
+  if (type !== 'Bundle' && !Array.isArray(json)) throw new CliError(`--input ${opts.input}: expected a FHIR Bundle, got resourceType ${String(type)}`, 2);
+  const { historyFromResources } = await import('../../fhir/bundle-reader.ts');
+  const result = historyFromResources(json as import('fhir/r4').Bundle, mapping);
+  for (const issue of result.issues) process.stderr.write(`warning: ${opts.input}: ${issue.message}\n`);
+  return [pick(result.history)];
+}
+
+async function recommend(opts: RecommendCliOptions): Promise<void> {
+  const { StudentRuntime } = await import('../../model/runtime/session.ts');
+  await asModelCliError(async () => {
+    const runtime = await StudentRuntime.load(opts.model);
+    try {
+      const list = await targets(opts);
+      if (list.length === 0) throw new CliError(`--input ${opts.input}: no patient${opts.encounter ? ` with encounter ${opts.encounter}` : ''}`, 2);
+      const withRecord = list.filter((t) => t.record);
+      const predictions = await runtime.predict(withRecord.map((t) => t.record!));
+      const byTarget = new Map(withRecord.map((t, i) => [t, predictions[i]!]));
+      const results = list.map((t) => {
+        const p = byTarget.get(t);
+        const base = { patientId: t.patientId, ...(t.encounterId ? { encounterId: t.encounterId } : {}) };
+        if (!p) return { ...base, status: 'no-recommendation' as const, reason: t.problem ?? 'no record', unknown: [] };
+        if (p.status === 'no-recommendation') return { ...base, status: p.status, reason: p.reason, unknown: p.unknown };
+        return { ...base, status: p.status, recommendations: runtime.rank(p.probabilities, opts.top), unknown: p.unknown };
+      });
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ model: runtime.manifest.modelVersion, provider: runtime.provider, results }, null, 2)}\n`);
+        return;
+      }
+      const lines: string[] = [`model ${runtime.manifest.modelVersion} (${runtime.provider})`];
+      for (const r of results) {
+        lines.push(`patient ${r.patientId}${r.encounterId ? ` encounter ${r.encounterId}` : ''}`);
+        if (r.unknown.length > 0) lines.push(`  not in the model vocabulary: ${r.unknown.map((u) => `${u.kind} ${u.code}`).join(', ')}`);
+        if (r.status === 'no-recommendation') {
+          lines.push(`  no recommendation: ${r.reason}`);
+          continue;
+        }
+        r.recommendations.forEach((x, i) =>
+          lines.push(`  ${String(i + 1).padStart(2)}. ${x.label.padEnd(10)} ${x.probability.toFixed(3)}${x.probability >= x.threshold ? ' *' : '  '} ${x.name ?? ''}`.trimEnd()),
+        );
+      }
+      lines.push('(* = at or above the decision threshold)');
+      process.stdout.write(`${lines.join('\n')}\n`);
+    } finally {
+      await runtime.close();
+    }
+  });
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('train the LEADER(S) student on a dataset file and write a model directory (model.onnx + manifest.json)')
+    .requiredOption('--dataset <file>', 'dataset file from `leader-cds dataset build`')
+    .requiredOption('--out <dir>', 'model directory to write (replaced atomically)')
+    .option('--mapping <file>', 'mapping config: label names and orderables go into the manifest')
+    .option('--teacher-features <dir>', 'teacher features folder (docs/teacher-features.md), needed when --alpha > 0')
+    .option('--alpha <n>', 'weight of the distillation loss', numberOption('--alpha', { min: 0 }), 0)
+    .option('--beta <n>', 'weight of the profile alignment loss', numberOption('--beta', { min: 0 }), 0.005)
+    .option('--epochs <n>', 'maximum epochs', numberOption('--epochs', { int: true, min: 1 }), 50)
+    .option('--patience <n>', 'epochs without a better validation PR-AUC before stopping', numberOption('--patience', { int: true, min: 1 }), 10)
+    .option('--batch-size <n>', 'records per step', numberOption('--batch-size', { int: true, min: 1 }), 64)
+    .option('--dim <n>', 'embedding and transformer width', numberOption('--dim', { int: true, min: 4 }), 64)
+    .option('--max-visits <n>', 'encounters kept per patient, the current one included', numberOption('--max-visits', { int: true, min: 1 }), 10)
+    .option('--max-codes <n>', 'codes kept per encounter and kind', numberOption('--max-codes', { int: true, min: 1 }), 32)
+    .option('--learning-rate <n>', 'Adam learning rate', numberOption('--learning-rate', { min: 1e-9 }), 5e-4)
+    .option('--seed <n>', 'seed for the split, initialisation and shuffling', numberOption('--seed', { int: true }), 42)
+    .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
+    .option('--model-version <text>', 'model version string for the manifest (default: date + ONNX hash)')
+    .option('--created-at <iso>', 'creation time for the manifest (reproducible builds)')
+    .option('--quiet', 'no progress output')
+    .option('--json', 'print the result as JSON')
+    .action(train);
+  program
+    .command('recommend')
+    .description('ranked medication labels with probabilities for patients, from a model directory')
+    .requiredOption('--model <dir>', 'model directory (model.onnx + manifest.json)')
+    .requiredOption('--input <path>', 'a patient Bundle (JSON), a bulk-export NDJSON folder, or a dataset file')
+    .option('--mapping <file>', 'mapping config to read FHIR input (the one the model was trained with)')
+    .option('--encounter <id>', 'the encounter to recommend for (default: each patient\'s most recent)')
+    .option('--top <n>', 'labels to show per patient', numberOption('--top', { int: true, min: 1 }), 10)
+    .option('--json', 'print JSON')
+    .action(recommend);
+}
