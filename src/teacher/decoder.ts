@@ -287,6 +287,26 @@ export class Decoder {
     return out;
   }
 
+  /** Base weights in this class's layout ([in, out] projections), adapters merged: what an exporter embeds. */
+  exportTensors(): Map<string, FloatTensor> {
+    const out = new Map<string, FloatTensor>();
+    const scale = this.lora ? loraScale(this.lora) : 0;
+    for (const [name, v] of this.params) {
+      const ad = this.adapters.get(name.replace(/\.weight$/, ''));
+      if (ad) {
+        const merged = tf.tidy(() => tf.add(v, tf.mul(tf.matMul(ad.a, ad.b), scale)));
+        out.set(name, toFloat(merged));
+        merged.dispose();
+      } else out.set(name, toFloat(v));
+    }
+    if (this.headVar) out.set('score.weight', toFloat(this.headVar));
+    return out;
+  }
+
+  ropeTables(): { cos: Float32Array; sin: Float32Array } {
+    return { cos: this.cos, sin: this.sin };
+  }
+
   headTensor(): FloatTensor {
     if (!this.headVar) throw new DecoderError('the model has no classification head');
     return transpose2d(toFloat(this.headVar));
