@@ -200,6 +200,9 @@ describe('BatchMatMul forward and gradient', () => {
       cases.push({ a: tA ? [3, 4, 5] : [3, 5, 4], b: tB ? [3, 6, 4] : [3, 4, 6], tA, tB });
       cases.push({ a: tA ? [4, 5] : [5, 4], b: tB ? [6, 4] : [4, 6], tA, tB });
       cases.push({ a: tA ? [2, 2, 4, 5] : [2, 2, 5, 4], b: tB ? [2, 2, 6, 4] : [2, 2, 4, 6], tA, tB });
+      // Large enough per batch entry (m*k*n >= 4096) for the per-entry XNNPACK path on wasm.
+      cases.push({ a: tA ? [3, 16, 20] : [3, 20, 16], b: tB ? [3, 24, 16] : [3, 16, 24], tA, tB });
+      cases.push({ a: tA ? [2, 2, 16, 20] : [2, 2, 20, 16], b: tB ? [2, 2, 24, 16] : [2, 2, 16, 24], tA, tB });
     }
   }
   for (const c of cases) {

@@ -35,8 +35,11 @@ function fastTranspose(io: KernelIO, x: tf.TensorInfo, perm: number[]): tf.Tenso
   return kernel.kernelFunc({ inputs: { x }, backend: io.backend, attrs: { perm } }) as tf.TensorInfo;
 }
 
-/** Batches at least this large go through per-entry XNNPACK calls; smaller ones are not worth the setup. */
-const SPLIT_MIN_BATCH = 2;
+/**
+ * Per-entry XNNPACK calls cost ~4 us of setup each; the stock loop runs ~0.4 GFLOP/s. Measured
+ * break-even is near m*k*n = 2-4k multiply-adds per entry (stock wins at 11x16x11, loses at 16x16x16).
+ */
+const SPLIT_MIN_WORK = 4096;
 
 export function batchMatMulConfig(backendName: string, stock: tf.KernelConfig | undefined): tf.KernelConfig {
   if (!stock) throw new Error(`no stock BatchMatMul kernel for backend ${backendName} to delegate to`);
@@ -56,7 +59,8 @@ export function batchMatMulConfig(backendName: string, stock: tf.KernelConfig | 
       }
       if (batchB !== 1) {
         const sameBatch = batchA === batchB && a.shape.length === b.shape.length && a.shape.slice(0, -2).every((d, i) => d === b.shape[i]);
-        if (!(args.backend instanceof BackendWasm) || !sameBatch || batchA < SPLIT_MIN_BATCH) return stock.kernelFunc(args);
+        const work = a.shape[a.shape.length - 2]! * a.shape[a.shape.length - 1]! * (tB ? b.shape[b.shape.length - 2]! : b.shape[b.shape.length - 1]!);
+        if (!(args.backend instanceof BackendWasm) || !sameBatch || work < SPLIT_MIN_WORK) return stock.kernelFunc(args);
         return splitBatchMatMul(args.backend, kernelIO(args.backend), a, b, tA, tB) ?? stock.kernelFunc(args);
       }
       const ra = a.shape.length;
