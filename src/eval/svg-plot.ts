@@ -52,7 +52,19 @@ function defaultTicks(axis: Axis): number[] {
     }
     return out.length > 0 ? out : [axis.min, axis.max];
   }
-  return Array.from({ length: 5 }, (_, i) => axis.min + ((axis.max - axis.min) * i) / 4);
+  const step = niceStep(axis.max - axis.min);
+  const out: number[] = [];
+  for (let v = Math.ceil(axis.min / step - 1e-9) * step; v <= axis.max + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+/** A 1, 2 or 5 times power-of-ten step giving about four intervals over the range. */
+function niceStep(range: number): number {
+  if (!(range > 0)) return 1;
+  const raw = range / 4;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const m = raw / p;
+  return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
 }
 
 function frame(title: string, x: Axis, y: Axis, body: (sx: (v: number) => number, sy: (v: number) => number) => string): string {
@@ -124,9 +136,9 @@ export function lineChart(title: string, series: readonly Series[], xLabel: stri
     yMin -= 0.5;
     yMax += 0.5;
   }
-  const pad = (yMax - yMin) * 0.05;
+  const step = niceStep(yMax - yMin);
   const x: Axis = { min: Math.min(...xs), max: Math.max(...xs, Math.min(...xs) + 1), label: xLabel };
-  const y: Axis = { min: yMin - pad, max: yMax + pad, label: yLabel };
+  const y: Axis = { min: Math.floor(yMin / step) * step, max: Math.ceil(yMax / step) * step, label: yLabel };
   return frame(title, x, y, (sx, sy) => {
     const out: string[] = [];
     series.forEach((s, i) => {

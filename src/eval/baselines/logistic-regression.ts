@@ -23,9 +23,9 @@ export interface LogisticRegressionOptions {
 }
 
 export const defaultLogisticRegressionOptions: LogisticRegressionOptions = {
-  learningRate: 0.02,
+  learningRate: 0.05,
   l2: 1e-5,
-  batchSize: 64,
+  batchSize: 256,
   maxEpochs: 50,
   patience: 4,
   minCount: 2,
@@ -94,10 +94,12 @@ export class LogisticRegressionRecommender implements Recommender {
 
   private logits(features: Int32Array, out: Float64Array): void {
     const L = this.nLabels;
-    for (let j = 0; j < L; j++) out[j] = this.bias[j] as number;
-    for (const f of features) {
-      const row = f * L;
-      for (let j = 0; j < L; j++) out[j] = (out[j] as number) + (this.weights[row + j] as number);
+    const W = this.weights;
+    const b = this.bias;
+    for (let j = 0; j < L; j++) out[j] = b[j] as number;
+    for (let k = 0; k < features.length; k++) {
+      const row = (features[k] as number) * L;
+      for (let j = 0; j < L; j++) out[j] = (out[j] as number) + (W[row + j] as number);
     }
   }
 
@@ -147,6 +149,7 @@ export class LogisticRegressionRecommender implements Recommender {
     const gW = new Float32Array(F * L);
     const gB = new Float64Array(L);
     const touched = new Uint8Array(F);
+    const target = new Uint8Array(L);
     const beta1 = 0.9;
     const beta2 = 0.999;
     const eps = 1e-8;
@@ -168,15 +171,18 @@ export class LogisticRegressionRecommender implements Recommender {
         gB.fill(0);
         for (const s of batch) {
           const feats = data.features[s] as Int32Array;
-          const y = new Set(data.labels[s]);
+          const ys = data.labels[s] as Int32Array;
+          for (const j of ys) target[j] = 1;
           this.logits(feats, z);
           for (let j = 0; j < L; j++) {
             const p = sigmoid(z[j] as number);
-            const t = y.has(j) ? 1 : 0;
+            const t = target[j] as number;
             lossSum += bce(p, t === 1);
             z[j] = p - t;
           }
-          for (const f of feats) {
+          for (const j of ys) target[j] = 0;
+          for (let k = 0; k < feats.length; k++) {
+            const f = feats[k] as number;
             if (!touched[f]) {
               touched[f] = 1;
               rows.push(f);
