@@ -55,24 +55,16 @@ interface TrainCliOptions {
 
 async function train(opts: TrainCliOptions): Promise<void> {
   const { readDataset } = await import('../../dataset/io.ts');
-  const { splitByPatient } = await import('../../eval/splits.ts');
-  const { initBackend, parseBackendChoice } = await import('../../model/tf/backend.ts');
-  const { trainStudent } = await import('../../model/student/train.ts');
-  const { defaultStudentConfig } = await import('../../model/student/config.ts');
-  const { readTeacherFeatures } = await import('../../model/student/teacher-features.ts');
-  const { buildModelFiles, saveModel } = await import('../../model/student/artifact.ts');
-  const { heldOutMetrics } = await import('../../model/student/evaluate.ts');
-  const { StudentRuntime } = await import('../../model/runtime/session.ts');
-  const { DEFAULT_THRESHOLD } = await import('../../model/runtime/manifest.ts');
+  const { trainModelDirectory } = await import('../../model/student/train-directory.ts');
   await asModelCliError(async () => {
-    let backendChoice;
+    if (opts.alpha > 0 && !opts.teacherFeatures) throw new CliError(`--alpha ${opts.alpha} (distillation) needs --teacher-features <dir>`, 2);
+    if (opts.dim % 4 !== 0) throw new CliError(`--dim must be a multiple of 4 (attention heads), got ${opts.dim}`, 2);
     try {
-      backendChoice = parseBackendChoice(opts.backend);
+      const { parseBackendChoice } = await import('../../model/tf/backend.ts');
+      parseBackendChoice(opts.backend);
     } catch (err) {
       throw new CliError(`--backend: ${(err as Error).message}`, 2);
     }
-    if (opts.alpha > 0 && !opts.teacherFeatures) throw new CliError(`--alpha ${opts.alpha} (distillation) needs --teacher-features <dir>`, 2);
-    if (opts.dim % 4 !== 0) throw new CliError(`--dim must be a multiple of 4 (attention heads), got ${opts.dim}`, 2);
     const dataset = await readDataset(opts.dataset);
     if (dataset.records.length === 0) throw new CliError(`${opts.dataset}: the dataset has no records`, 2);
     let mapping;
@@ -82,37 +74,34 @@ async function train(opts: TrainCliOptions): Promise<void> {
       if (mapping.labelSpace !== dataset.header.labelSpace)
         throw new CliError(`--mapping ${opts.mapping} has label space '${mapping.labelSpace}', the dataset '${dataset.header.labelSpace}'`, 2);
     }
-    const teacher = opts.teacherFeatures ? await readTeacherFeatures(opts.teacherFeatures) : undefined;
-    let split;
-    try {
-      split = splitByPatient(dataset.records, { train: 0.8, validation: 0.1, test: 0.1 }, opts.seed);
-    } catch (err) {
-      throw new CliError(`${opts.dataset}: ${(err as Error).message}`, 2);
-    }
-    const backend = await initBackend(backendChoice);
     const log = (text: string) => {
       if (!opts.quiet) process.stderr.write(`${text}\n`);
     };
-    log(
-      `training LEADER(S) on ${split.train.length} records (${new Set(split.train.map((r) => r.patientId)).size} patients), ` +
-        `validation ${split.validation.length}, test ${split.test.length}; tfjs backend ${backend.name}`,
-    );
-    const config = { ...defaultStudentConfig, dim: opts.dim, maxVisits: opts.maxVisits, maxCodes: opts.maxCodes };
     const { SingleBar, Presets } = await import('cli-progress');
     const bar = opts.quiet || !process.stderr.isTTY ? undefined : new SingleBar({ format: 'epoch {value}/{total} |{bar}| loss {loss} valid PR-AUC {auc} {speed} samples/s' }, Presets.shades_classic);
-    bar?.start(opts.epochs, 0, { loss: '-', auc: '-', speed: '-' });
-    let trained;
+    let result;
     try {
-      trained = await trainStudent(split.train, split.validation, {
-        config,
+      result = await trainModelDirectory(dataset, {
+        out: opts.out,
+        ...(mapping ? { mapping } : {}),
+        ...(opts.teacherFeatures ? { teacherFeatures: opts.teacherFeatures } : {}),
         alpha: opts.alpha,
         beta: opts.beta,
         epochs: opts.epochs,
         patience: opts.patience,
         batchSize: opts.batchSize,
+        dim: opts.dim,
+        maxVisits: opts.maxVisits,
+        maxCodes: opts.maxCodes,
         learningRate: opts.learningRate,
         seed: opts.seed,
-        ...(teacher ? { teacher } : {}),
+        backend: opts.backend,
+        ...(opts.modelVersion ? { modelVersion: opts.modelVersion } : {}),
+        ...(opts.createdAt ? { createdAt: opts.createdAt } : {}),
+        onStart: (s) => {
+          log(`training LEADER(S) on ${s.train} records (${s.trainPatients} patients), validation ${s.validation}, test ${s.test}; tfjs backend ${s.backend.name}`);
+          bar?.start(opts.epochs, 0, { loss: '-', auc: '-', speed: '-' });
+        },
         onProgress: (e) => {
           if (e.type === 'epoch') {
             const fields = { loss: e.trainLoss.toFixed(4), auc: e.validPrAuc?.toFixed(4) ?? '-', speed: Math.round(e.samplesPerSecond ?? 0) };
@@ -127,57 +116,18 @@ async function train(opts: TrainCliOptions): Promise<void> {
     } finally {
       bar?.stop();
     }
-    const r = trained.report;
-    const meta = {
-      ...(opts.modelVersion ? { modelVersion: opts.modelVersion } : {}),
-      ...(opts.createdAt ? { createdAt: opts.createdAt } : {}),
-      ...(mapping ? { mapping } : {}),
-      training: {
-        datasetFingerprint: dataset.summary.fingerprint,
-        records: split.train.length,
-        patients: new Set(split.train.map((x) => x.patientId)).size,
-        seed: opts.seed,
-        alpha: opts.alpha,
-        beta: opts.beta,
-        epochs: r.epochsRun,
-        ...(r.bestEpoch !== undefined ? { bestEpoch: r.bestEpoch } : {}),
-        batchSize: opts.batchSize,
-        learningRate: opts.learningRate,
-        backend: backend.name,
-        samplesPerSecond: Math.round(r.samplesPerSecond),
-        ...(teacher ? { teacherFeatures: teacher.index.source } : {}),
-        curve: (r.curve ?? []).map((c) => ({ ...c, trainLoss: Math.round(c.trainLoss * 1e5) / 1e5, ...(c.validPrAuc !== undefined ? { validPrAuc: Math.round(c.validPrAuc * 1e4) / 1e4 } : {}) })),
-      },
-    };
-    // Held-out figures come from the exported graph on onnxruntime: the numbers describe what is served.
-    const draft = buildModelFiles(trained, meta);
-    const runtime = await StudentRuntime.fromFiles(draft, { provider: 'cpu' });
-    const score = async (records: readonly DatasetRecord[]) => {
-      const out: Float32Array[] = [];
-      const L = trained.vocab.labels.length;
-      for (let i = 0; i < records.length; i += 256) {
-        const part = records.slice(i, i + 256);
-        const { probabilities } = await runtime.runRaw(part);
-        for (let j = 0; j < part.length; j++) out.push(probabilities.slice(j * L, (j + 1) * L));
-      }
-      return heldOutMetrics(out, records, trained.vocab.labels, DEFAULT_THRESHOLD);
-    };
-    const metrics = { validation: await score(split.validation), test: await score(split.test) };
-    await runtime.close();
-    const files = buildModelFiles(trained, { ...meta, createdAt: draft.manifest.createdAt, metrics });
-    await saveModel(opts.out, files);
-    const m = files.manifest;
+    const { manifest: m, metrics, report: r, backend } = result;
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ out: opts.out, modelVersion: m.modelVersion, metrics, training: m.training, onnxBytes: files.onnx.length }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ out: opts.out, modelVersion: m.modelVersion, metrics, training: m.training, onnxBytes: result.onnxBytes }, null, 2)}\n`);
       return;
     }
     process.stdout.write(
       [
-        `wrote ${opts.out} (model ${m.modelVersion}, ${(files.onnx.length / 1024).toFixed(0)} KiB ONNX)`,
+        `wrote ${opts.out} (model ${m.modelVersion}, ${(result.onnxBytes / 1024).toFixed(0)} KiB ONNX)`,
         `labels ${m.vocabularies.labels.length}, diagnoses ${m.vocabularies.diagnoses.length}, procedures ${m.vocabularies.procedures.length}`,
         `epochs ${r.epochsRun} (best ${r.bestEpoch ?? '-'}), ${Math.round(r.samplesPerSecond)} samples/s on ${backend.name}, ${r.seconds.toFixed(1)} s`,
-        `validation: PR-AUC ${metrics.validation.prAuc ?? '-'}, Jaccard ${metrics.validation.jaccard ?? '-'}, F1 ${metrics.validation.f1 ?? '-'} (${metrics.validation.samples} records)`,
-        `test:       PR-AUC ${metrics.test.prAuc ?? '-'}, Jaccard ${metrics.test.jaccard ?? '-'}, F1 ${metrics.test.f1 ?? '-'} (${metrics.test.samples} records)`,
+        `validation: PR-AUC ${metrics.validation?.prAuc ?? '-'}, Jaccard ${metrics.validation?.jaccard ?? '-'}, F1 ${metrics.validation?.f1 ?? '-'} (${metrics.validation?.samples ?? 0} records)`,
+        `test:       PR-AUC ${metrics.test?.prAuc ?? '-'}, Jaccard ${metrics.test?.jaccard ?? '-'}, F1 ${metrics.test?.f1 ?? '-'} (${metrics.test?.samples ?? 0} records)`,
       ].join('\n') + '\n',
     );
   });
