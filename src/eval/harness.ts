@@ -129,6 +129,8 @@ export interface EvaluationReport {
   roundFraction: number;
   seed: number;
   ddi: boolean;
+  /** Samples the metrics are computed on (the test parts; with k-fold every sample once). */
+  testSamples: Record<Group, number>;
   summaryAcross: 'folds' | 'rounds';
   /** DDI rate and #Med of the ground-truth label sets, same rounds (Jaccard, F1, PR-AUC are null here). */
   groundTruth: Record<Group, MetricStats>;
@@ -327,6 +329,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   const truthRounds: Array<Record<Group, MetricValues>> = [];
   const truthFull: Array<Record<Group, MetricValues>> = [];
   const testTruth: Array<Set<number>> = [];
+  const testSamples: Record<Group, number> = { overall: 0, single: 0, multi: 0 };
   const trainFreqSum = new Float64Array(L);
   /** Overall-group value per pairing unit (fold or round), by method, for the paired comparisons. */
   const paired = new Map<string, Array<MetricValues>>(names.map((n) => [n, []]));
@@ -340,6 +343,9 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
 
     const n = test.length;
     const single = Uint8Array.from(test, (r) => (isSingle(r) ? 1 : 0));
+    testSamples.overall += n;
+    testSamples.single += single.reduce((a, b) => a + b, 0);
+    testSamples.multi = testSamples.overall - testSamples.single;
     const truth = test.map((r) => new Set(r.labels.map((l) => labelIdx.get(l) as number)));
     testTruth.push(...truth);
     const all = Array.from({ length: n }, (_, i) => i);
@@ -455,6 +461,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
     roundFraction,
     seed,
     ddi,
+    testSamples,
     summaryAcross,
     groundTruth: summaryAcross === 'folds' ? statsOf(truthFull) : statsOf(truthRounds),
     methods: methodResults,

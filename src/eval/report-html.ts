@@ -40,7 +40,7 @@ function metricTables(r: EvaluationReport): string {
       const idx = vals.indexOf(pick);
       if (idx >= 0 && r.methods.length > 1) best.set(col, idx);
     });
-    out.push(`<h3>${escapeHtml(GROUP_TITLES[g])}</h3>`);
+    out.push(`<h3>${escapeHtml(GROUP_TITLES[g])}: ${r.testSamples[g]} test samples</h3>`);
     out.push('<table><thead><tr>' + header.map((h) => `<th>${escapeHtml(h)}</th>`).join('') + '</tr></thead><tbody>');
     rows.forEach((row, i) => {
       const truth = i === r.methods.length;

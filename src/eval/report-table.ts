@@ -32,8 +32,8 @@ export function tableRows(report: EvaluationReport, group: Group): { header: str
   return { header, rows };
 }
 
-function samplesIn(report: EvaluationReport, group: Group): number {
-  return group === 'overall' ? report.dataset.samples : group === 'single' ? report.dataset.singleSamples : report.dataset.multiSamples;
+function samplesIn(report: EvaluationReport, group: Group): string {
+  return `${report.testSamples[group]} test samples`;
 }
 
 export function metricTableText(report: EvaluationReport): string {
@@ -42,7 +42,7 @@ export function metricTableText(report: EvaluationReport): string {
     const { header, rows } = tableRows(report, g);
     const lines = [header, ...rows.map((r) => [r.method, ...r.cells])];
     const widths = header.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
-    out.push(`${GROUP_TITLES[g]}: ${samplesIn(report, g)} samples (mean ± std across ${report.summaryAcross})`);
+    out.push(`${GROUP_TITLES[g]}: ${samplesIn(report, g)} (mean ± std across ${report.summaryAcross})`);
     lines.forEach((l, k) => {
       out.push(l.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  '));
       if (k === 0) out.push(widths.map((w) => '-'.repeat(w)).join('  '));
@@ -56,7 +56,7 @@ export function metricTableMarkdown(report: EvaluationReport): string {
   const out: string[] = [];
   for (const g of GROUPS) {
     const { header, rows } = tableRows(report, g);
-    out.push(`**${GROUP_TITLES[g]}** (${samplesIn(report, g)} samples; mean ± std across ${report.summaryAcross})`, '');
+    out.push(`**${GROUP_TITLES[g]}** (${samplesIn(report, g)}; mean ± std across ${report.summaryAcross})`, '');
     out.push(`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`);
     for (const r of rows) out.push(`| ${[r.method, ...r.cells].join(' | ')} |`);
     out.push('');

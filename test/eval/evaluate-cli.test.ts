@@ -44,7 +44,7 @@ test('evaluate writes report.json, report.html and report.md and prints the tabl
   const out = path.join(dir, 'out');
   const r = cli(['evaluate', '--dataset', await datasetFile(), '--mapping', mappingFile(), '--methods', 'most-frequent,previous', '--folds', '3', '--rounds', '4', '--out', out, '--no-progress']);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /All patients: 150 samples/);
+  assert.match(r.stdout, /All patients: 150 test samples/);
   assert.match(r.stdout, /most-frequent/);
   const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as EvaluationReport;
   assert.equal(report.format, 'leader-evaluation');

@@ -90,6 +90,9 @@ test('k-fold: every sample tested once, per-fold figures, spread across folds an
   assert.ok(half);
   assert.equal(half.folds.length, 5);
   assert.equal(half.folds.reduce((a, f) => a + f.testSamples, 0), ds.records.length);
+  assert.equal(report.testSamples.overall, ds.records.length);
+  assert.equal(report.testSamples.single, ds.records.filter((r) => r.history.length === 0).length);
+  assert.equal(report.testSamples.single + report.testSamples.multi, report.testSamples.overall);
   assert.equal(half.summary.overall.jaccard?.n, 5);
   assert.equal(half.rounds.overall.jaccard?.n, 20);
   // Jaccard is 1 for even patients and 0 for odd ones: fold means are the share of even-patient samples.

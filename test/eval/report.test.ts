@@ -35,7 +35,7 @@ test('HTML report is self-contained and carries the metric table, scatter and cu
   assert.match(html, /logreg: training loss/);
   assert.match(html, /logreg: validation PR-AUC/);
   const text = metricTableText(report);
-  assert.match(text, /All patients: 200 samples/);
+  assert.match(text, /All patients: 200 test samples/);
   assert.match(text, /\(ground truth\)/);
   const md = metricTableMarkdown(report);
   assert.equal((md.match(/^\| logreg \|/gm) ?? []).length, 3);
