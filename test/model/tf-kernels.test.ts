@@ -372,3 +372,27 @@ describe('no leaks', () => {
     }
   });
 });
+
+describe('reductions over non-innermost axes', () => {
+  const cases: Array<[number[], number | number[] | undefined, boolean]> = [
+    [[600, 24], 0, false], // long rows: two-step transpose on wasm
+    [[600, 24], 0, true],
+    [[6, 5, 4, 3], 1, false],
+    [[6, 5, 4, 3], [0, 2], true],
+    [[6, 5, 4, 3], -1, false], // innermost: stock path
+    [[6, 5, 4, 3], undefined, false], // all axes
+    [[7, 1, 9], [0, 1], false],
+  ];
+  for (const [shape, axis, keepDims] of cases) {
+    test(`[${shape}] axis ${JSON.stringify(axis)} keepDims ${keepDims}`, async () => {
+      const x = randn(shape, 71);
+      await compareWithStock('reductions', () => [
+        tf.sum(t(x), axis, keepDims),
+        tf.mean(t(x), axis, keepDims),
+        tf.max(t(x), axis, keepDims),
+        tf.min(t(x), axis, keepDims),
+        tf.cast(tf.sum(tf.cast(tf.mul(t(x), 10), 'int32'), axis, keepDims), 'float32'),
+      ]);
+    });
+  }
+});
