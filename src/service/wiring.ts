@@ -1,9 +1,16 @@
-// THE wiring point between the edge and the rest of leader-cds: model runtime, mapping and hook handlers.
-// Everything the handlers need from the edge goes in through the ports built here.
+// THE wiring point between the edge and the rest of leader-cds: mapping, model runtime, history builders and
+// the hook handlers, bound to the edge's metrics and feedback store through the handlers' ports.
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import type { DatasetRecord } from '../dataset/types.ts';
+import type { LoadedMapping } from '../mapping/types.ts';
+import type { StudentRuntime } from '../model/runtime/session.ts';
 import type { CdsService } from './contracts.ts';
 import type { ServiceConfig } from './config.ts';
+import { cardLogPort } from './feedback/card-log.ts';
 import type { FeedbackStore } from './feedback/store.ts';
+import type { HistoryBuilder, LabelInfo, MedicationModel } from './hooks/ports.ts';
+import { hookMetricsPort } from './ops/hook-metrics.ts';
 import type { ServiceMetrics } from './ops/metrics.ts';
 
 export interface WiringDeps {
@@ -13,19 +20,64 @@ export interface WiringDeps {
   logger: Logger;
 }
 
-export class WiringError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'WiringError';
-  }
+/** The ONNX student as the handlers' MedicationModel port, timing every inference. */
+export function modelPort(runtime: StudentRuntime, mapping: LoadedMapping, observe: (version: string, seconds: number) => void): MedicationModel {
+  const version = runtime.manifest.modelVersion;
+  const empty = new Float32Array(runtime.labels.length);
+  return {
+    version,
+    labels: runtime.labels,
+    threshold: runtime.manifest.thresholds.default,
+    labelInfo(label: string): LabelInfo | undefined {
+      // The site's current catalog first (names and orderables may have been corrected since training).
+      const entry = mapping.labelEntry(label) ?? runtime.manifest.labelCatalog[label];
+      if (!entry) return undefined;
+      return entry.orderable ? { name: entry.name, orderable: entry.orderable } : { name: entry.name };
+    },
+    async predict(records: DatasetRecord[]): Promise<Float32Array[]> {
+      const started = performance.now();
+      const predictions = await runtime.predict(records);
+      observe(version, (performance.now() - started) / 1000);
+      // A record with no code the model knows gets no probabilities above any threshold: nothing is suggested.
+      return predictions.map((p) => (p.status === 'ok' ? p.probabilities : empty));
+    },
+  };
 }
 
 /** Loads the mapping and model named by the config and builds the hook handlers. */
 export async function loadHookServices(deps: WiringDeps): Promise<CdsService[]> {
-  // src/service/hooks/services.ts (createHookServices) has not landed yet: when it does, build the mapping
-  // (src/mapping/load.ts) and model (src/model/runtime/**) from deps.config here and pass them with the ports
-  // from ops/hook-metrics.ts (hookMetricsPort) and feedback/card-log.ts (cardLogPort).
-  throw new WiringError(
-    `hook handlers are not available in this build (src/service/hooks/services.ts); model ${deps.config.model.dir}, mapping ${deps.config.mapping.path} not loaded`,
+  const { config, logger } = deps;
+  // Imported here so that the edge's tests and the CLI's other commands do not load onnxruntime.
+  const [{ loadMapping }, { StudentRuntime }, { historyFromResources }, { recordForEncounter }, { createHookServices }] = await Promise.all([
+    import('../mapping/load.ts'),
+    import('../model/runtime/session.ts'),
+    import('../fhir/bundle-reader.ts'),
+    import('../dataset/records.ts'),
+    import('./hooks/services.ts'),
+  ]);
+  const mapping = await loadMapping(config.mapping.path);
+  // One intra-op thread: batch-1 latency is lowest, and the other core serves concurrent requests.
+  const runtime = await StudentRuntime.load(config.model.dir, { provider: 'cpu', threads: 1 });
+  logger.info(
+    { model: runtime.manifest.modelVersion, modelDir: config.model.dir, mapping: mapping.name, labels: runtime.labels.length, provider: runtime.provider },
+    'model and mapping loaded',
   );
+  if (runtime.manifest.labelSpace !== undefined && runtime.manifest.labelSpace !== mapping.labelSpace)
+    logger.warn({ model: runtime.manifest.labelSpace, mapping: mapping.labelSpace }, 'the model and the mapping use different label spaces');
+  const metricsPort = hookMetricsPort(deps.metrics);
+  const history: HistoryBuilder = {
+    historyFromResources: (resources, m, patientId) => {
+      const read = historyFromResources(resources, m, patientId);
+      return { history: read.history, issues: read.issues };
+    },
+    recordForEncounter,
+  };
+  return createHookServices({
+    model: modelPort(runtime, mapping, metricsPort.inference),
+    mapping,
+    history,
+    metrics: metricsPort,
+    cardLog: cardLogPort(deps.feedbackStore),
+    definitionsDir: config.services.definitionsDir,
+  });
 }

@@ -101,7 +101,7 @@ export interface TestApp {
 }
 
 export function buildTestApp(
-  options: { config?: Record<string, unknown>; services?: CdsService[]; auth?: Authenticator; ready?: boolean; db?: string } = {},
+  options: { config?: Record<string, unknown>; services?: CdsService[]; auth?: Authenticator; ready?: boolean; db?: string; store?: FeedbackStore; metrics?: ServiceMetrics } = {},
 ): TestApp {
   const config = ServiceConfigSchema.parse({ log: { level: 'debug' }, ...(options.config ?? {}) });
   const logs: string[] = [];
@@ -112,10 +112,10 @@ export function buildTestApp(
     },
   });
   const logger = createLogger(config.log.level, sink);
-  const metrics = createMetrics({ defaultMetrics: false });
+  const metrics = options.metrics ?? createMetrics({ defaultMetrics: false });
   const readiness = new Readiness(['model']);
   if (options.ready ?? true) readiness.markReady('model');
-  const store = new FeedbackStore(options.db ?? ':memory:');
+  const store = options.store ?? new FeedbackStore(options.db ?? ':memory:');
   const auth = options.auth ?? createAuthenticator(config.auth);
   const services = options.services ?? [echoService('echo-select', 'order-select'), echoService('echo-sign', 'order-sign')];
   const app = createApp({ services, config, auth, feedbackStore: store, metrics, logger, readiness });

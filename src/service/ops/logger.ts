@@ -58,7 +58,14 @@ export function createHttpLogger(logger: Logger): HttpLogger {
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       err: stdSerializers.err,
     },
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    // 503 (not ready, over budget) is an expected answer under load, not a fault: warn, no stack.
+    customLogLevel: (_req, res, err) => (err || (res.statusCode >= 500 && res.statusCode !== 503) ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    // pino-http invents an Error for every 5xx; the error handler already logged the real one with its stack.
+    customErrorObject: (_req, _res, _err, value: Record<string, unknown>) => {
+      const { err: _drop, ...rest } = value;
+      return rest;
+    },
+    customErrorMessage: (_req, res) => `request answered ${res.statusCode}`,
     // Health probes and scrapes every few seconds would drown the log.
     autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes((req.url ?? '').split('?')[0]!) },
     quietReqLogger: true,

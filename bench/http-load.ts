@@ -1,0 +1,142 @@
+// HTTP load on loopback: order-select with full prefetch against the real service (real handlers, the ONNX
+// student, the configured mapping), at concurrency 1, 16 and 64, with the model-only time beside it.
+// `npm run bench:http` (model: $LEADER_CDS_MODEL_DIR or models/demo; seconds per level: $BENCH_SECONDS, default 8).
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import type { Bundle, Encounter, FhirResource, MedicationRequest } from 'fhir/r4';
+import { recordForEncounter } from '../src/dataset/records.ts';
+import { historyFromResources } from '../src/fhir/bundle-reader.ts';
+import { loadMapping } from '../src/mapping/load.ts';
+import { StudentRuntime } from '../src/model/runtime/session.ts';
+import { loadConfig } from '../src/service/config.ts';
+import { createLogger } from '../src/service/ops/logger.ts';
+import { startService } from '../src/service/server.ts';
+import { generatePatients } from '../src/synth/generator.ts';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+const work = mkdtempSync(path.join(tmpdir(), 'bench-http-'));
+const config = loadConfig({
+  env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LEADER_CDS_AUTH_MODE: 'disabled', LEADER_CDS_FEEDBACK_DB: path.join(work, 'feedback.sqlite') },
+});
+if (!existsSync(path.join(config.model.dir, 'manifest.json'))) {
+  console.error(`no model at ${config.model.dir}: train one (leader-cds train) or set LEADER_CDS_MODEL_DIR`);
+  process.exit(2);
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+/** A synthetic patient with history; the last encounter is current and one of its orders is the selected draft. */
+function buildRequest(): { body: Record<string, unknown>; resources: FhirResource[]; patientId: string; encounterId: string } {
+  for (const { patient, resources } of generatePatients({ seed: 7, patients: 200 })) {
+    const encounters = resources.filter((r): r is Encounter => r.resourceType === 'Encounter');
+    if (encounters.length < 4) continue;
+    const current = encounters.at(-1)!;
+    const ref = `Encounter/${current.id}`;
+    const currentOrders = resources.filter((r): r is MedicationRequest => r.resourceType === 'MedicationRequest' && r.encounter?.reference === ref);
+    if (currentOrders.length === 0) continue;
+    const history = resources.filter((r) => !currentOrders.includes(r as MedicationRequest));
+    const draft: MedicationRequest = { ...currentOrders[0]!, id: 'draft-1', status: 'draft' };
+    const search = (type: string): Bundle => ({ resourceType: 'Bundle', type: 'searchset', entry: history.filter((r) => r.resourceType === type).map((resource) => ({ resource })) });
+    const medications: Bundle = {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      entry: history.filter((r) => r.resourceType === 'MedicationRequest' || r.resourceType === 'Medication').map((resource) => ({ resource })),
+    };
+    const body = {
+      hook: 'order-select',
+      hookInstance: randomUUID(),
+      context: {
+        userId: 'Practitioner/bench',
+        patientId: patient.id,
+        encounterId: current.id,
+        selections: ['MedicationRequest/draft-1'],
+        draftOrders: { resourceType: 'Bundle', type: 'collection', entry: [{ resource: draft }] },
+      },
+      prefetch: {
+        patient,
+        encounter: current,
+        encounters: search('Encounter'),
+        conditions: search('Condition'),
+        procedures: search('Procedure'),
+        medications,
+      },
+    };
+    return { body, resources: history, patientId: patient.id!, encounterId: current.id! };
+  }
+  throw new Error('no synthetic patient with enough history');
+}
+
+async function modelOnly(resources: FhirResource[], patientId: string, encounterId: string): Promise<{ p50: number; p99: number }> {
+  const mapping = await loadMapping(config.mapping.path);
+  const runtime = await StudentRuntime.load(config.model.dir, { provider: 'cpu', threads: 1 });
+  const { history } = historyFromResources(resources, mapping, patientId);
+  const index = history.encounters.findIndex((e) => e.id === encounterId);
+  const record = recordForEncounter(history, index >= 0 ? index : history.encounters.length - 1, mapping);
+  for (let i = 0; i < 200; i++) await runtime.predict([record]);
+  const times: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const t0 = performance.now();
+    await runtime.predict([record]);
+    times.push(performance.now() - t0);
+  }
+  return { p50: median(times), p99: pct(times, 99) };
+}
+
+const { body, resources, patientId, encounterId } = buildRequest();
+const payload = JSON.stringify(body);
+const logger = createLogger('warn');
+const running = await startService(config, { logger, defaultMetrics: false });
+await running.loaded;
+if (!running.readiness.isReady()) {
+  console.error(`service not ready: ${running.readiness.reasons().join('; ')}`);
+  await running.shutdown();
+  process.exit(2);
+}
+const url = `${running.url}/cds-services/leader-order-select`;
+const probe = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload });
+const probeBody = (await probe.json()) as { cards?: Array<{ summary: string }> };
+if (probe.status !== 200) {
+  console.error(`probe call answered ${probe.status}: ${JSON.stringify(probeBody).slice(0, 400)}`);
+  await running.shutdown();
+  process.exit(2);
+}
+const model = await modelOnly(resources, patientId, encounterId);
+console.log(`model ${config.model.dir}, mapping ${path.basename(config.mapping.path)}, auth disabled, loopback, ${seconds} s per level`);
+console.log(`request: order-select, ${payload.length} bytes, full prefetch (${resources.length} resources), ${probeBody.cards?.length ?? 0} cards in the answer`);
+console.log(`model only (runtime.predict, batch 1, 2000 calls): p50 ${model.p50.toFixed(3)} ms, p99 ${model.p99.toFixed(3)} ms`);
+console.log('');
+console.log('concurrency   req/s     p50 ms   p99 ms   non-2xx  errors');
+// A fresh hookInstance per call, as a real EHR sends, without re-serialising the body.
+const marker = String(body.hookInstance);
+for (const connections of [1, 16, 64]) {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    connections,
+    duration: seconds,
+    requests: [{ setupRequest: (req) => ({ ...req, body: payload.replace(marker, randomUUID()) }) }],
+  });
+  console.log(
+    `${String(connections).padStart(11)}  ${result.requests.average.toFixed(0).padStart(6)}  ${result.latency.p50.toFixed(2).padStart(8)}  ${result.latency.p99
+      .toFixed(2)
+      .padStart(7)}  ${String(result.non2xx).padStart(8)}  ${String(result.errors + result.timeouts).padStart(6)}`,
+  );
+}
+const inference = await running.metrics.registry.getSingleMetric('leader_cds_model_inference_seconds')?.get();
+const values = (inference?.values ?? []) as Array<{ metricName?: string; value: number }>;
+const sum = values.filter((v) => v.metricName === 'leader_cds_model_inference_seconds_sum').reduce((a, v) => a + v.value, 0);
+const count = values.filter((v) => v.metricName === 'leader_cds_model_inference_seconds_count').reduce((a, v) => a + v.value, 0);
+if (count > 0) console.log(`\nmodel inference inside the service (metrics): ${count} runs, mean ${((sum / count) * 1000).toFixed(3)} ms`);
+await running.shutdown();
+rmSync(work, { recursive: true, force: true });
