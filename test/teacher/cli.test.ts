@@ -16,7 +16,7 @@ function run(...args: string[]): { status: number | null; stdout: string; stderr
 
 const dir = mkdtempSync(path.join(tmpdir(), 'teacher-cli-'));
 const dataset = path.join(dir, 'train.jsonl');
-writeDatasetFile(dataset, teacherDataset(16, 2));
+writeDatasetFile(dataset, teacherDataset(40, 3));
 
 describe('leader-cds prompt / teacher', () => {
   test('prompt prints the LEADER prompt of an encounter; bad input exits 2 naming the problem', () => {
@@ -40,7 +40,7 @@ describe('leader-cds prompt / teacher', () => {
     assert.match(trunc.stderr, /broken\.jsonl/);
   });
 
-  test('teacher train (from scratch) writes a complete teacher; predict and prompt --teacher read it', () => {
+  test('teacher train (from scratch) writes a complete teacher; predict, prompt --teacher and features read it', async () => {
     const out = path.join(dir, 'teacher');
     const args = ['teacher', 'train', '--dataset', dataset, '--out', out, '--hidden', '32', '--layers', '1', '--context', '96', '--vocab', '350',
       '--pretrain-steps', '2', '--steps', '3', '--batch-size', '4', '--accumulation', '1', '--backend', 'wasm', '--quiet', '--json'];
@@ -62,6 +62,16 @@ describe('leader-cds prompt / teacher', () => {
     const pr = run('prompt', '--dataset', dataset, '--encounter', 'enc-0-0', '--teacher', out, '--json');
     assert.equal(pr.status, 0, pr.stderr);
     assert.ok((JSON.parse(pr.stdout) as { tokens: number }).tokens <= 96);
+
+    const feats = path.join(dir, 'features');
+    const f = run('teacher', 'features', '--teacher', out, '--dataset', dataset, '--out', feats, '--backend', 'wasm', '--quiet', '--json');
+    assert.equal(f.status, 0, f.stderr);
+    assert.ok(existsSync(path.join(out, 'teacher.onnx')));
+    const { readTeacherFeatures } = await import('../../src/model/student/teacher-features.ts');
+    const tf = await readTeacherFeatures(feats);
+    assert.equal(tf.dim, 32);
+    assert.equal(tf.index.rows.length, readFileSync(dataset, 'utf8').split('\n').filter((l) => l.includes('"type":"record"')).length);
+    assert.ok(tf.get('pat-0', 'enc-0-0')!.some((v) => v !== 0));
 
     const again = run(...args);
     assert.equal(again.status, 2);

@@ -277,6 +277,121 @@ async function predict(opts: PredictCliOptions): Promise<void> {
   });
 }
 
+interface FeaturesCliOptions {
+  teacher: string;
+  dataset: string;
+  out: string;
+  batchSize: number;
+  threads?: number;
+  backend: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/** Exports the teacher to ONNX, runs the dataset through onnxruntime and writes the student's teacher-features folder. */
+async function features_(opts: FeaturesCliOptions): Promise<void> {
+  const { initBackend, parseBackendChoice } = await import('../../model/tf/backend.ts');
+  const { loadTeacher } = await import('../../teacher/artifact.ts');
+  const { exportTeacherOnnx } = await import('../../teacher/onnx-export.ts');
+  const { OnnxTeacher } = await import('../../teacher/onnx-runner.ts');
+  const { writeFileAtomic } = await import('../../teacher/safetensors.ts');
+  const { writeTeacherFeatures } = await import('../../model/student/teacher-features.ts');
+  const path = await import('node:path');
+  await asCli(async () => {
+    const ds = await readDatasetFile(opts.dataset);
+    await initBackend(parseBackendChoice(opts.backend));
+    const teacher = loadTeacher(opts.teacher);
+    const dims = { maxPositions: teacher.decoder.config.maxPositions, hidden: teacher.decoder.config.hiddenSize, labels: teacher.manifest.labels.length };
+    let model: Uint8Array;
+    try {
+      model = exportTeacherOnnx(teacher.decoder, `LEADER(T) teacher from ${path.resolve(opts.teacher)}`);
+    } finally {
+      teacher.decoder.dispose();
+    }
+    const onnxPath = path.join(opts.teacher, 'teacher.onnx');
+    writeFileAtomic(onnxPath, model);
+    const runtime = await OnnxTeacher.create(model, dims, opts.threads);
+    const t0 = performance.now();
+    let out;
+    try {
+      out = await runtime.runRecords(teacher, ds.records, ds.names, {
+        batchSize: opts.batchSize,
+        onBatch: (done, total) => {
+          if (!opts.quiet) process.stderr.write(`\rteacher features: ${done}/${total}`);
+        },
+      });
+    } finally {
+      await runtime.close();
+      if (!opts.quiet) process.stderr.write('\n');
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    await writeTeacherFeatures(opts.out, {
+      dim: dims.hidden,
+      rows: ds.records.map((r) => ({ patientId: r.patientId, encounterId: r.encounterId })),
+      data: out.features,
+      source: `leader-teacher ${path.resolve(opts.teacher)} (base ${teacher.manifest.base}, ${teacher.manifest.finetune}); dataset ${ds.summary.fingerprint}`,
+    });
+    const result = { out: opts.out, onnx: onnxPath, rows: ds.records.length, dim: dims.hidden, seconds, recordsPerSecond: ds.records.length / seconds };
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      return;
+    }
+    process.stdout.write(
+      `wrote ${opts.out}: ${result.rows} rows x ${result.dim} (teacher ONNX: ${onnxPath}); ${seconds.toFixed(1)} s, ${result.recordsPerSecond.toFixed(1)} records/s on onnxruntime\n`,
+    );
+  });
+}
+
+interface DistillCliOptions {
+  teacher: string;
+  dataset: string;
+  out: string;
+  features?: string;
+  alpha: number;
+  beta: number;
+  epochs?: number;
+  batchSize?: number;
+  dim?: number;
+  learningRate?: number;
+  seed?: number;
+  mapping?: string;
+  backend: string;
+  quiet?: boolean;
+}
+
+/**
+ * `distill`: teacher features (computed once with `teacher features`, or reused when the folder exists and
+ * was made from the same dataset), then the student's own `train` with alpha * MSE + beta * alignment.
+ */
+async function distill(opts: DistillCliOptions): Promise<void> {
+  const { existsSync } = await import('node:fs');
+  const features = opts.features ?? `${opts.out.replace(/[\\/]+$/, '')}.teacher-features`;
+  let reuse = false;
+  if (existsSync(features)) {
+    const { readTeacherFeatures } = await import('../../model/student/teacher-features.ts');
+    const ds = await asCli(() => readDatasetFile(opts.dataset));
+    const f = await readTeacherFeatures(features).catch(() => undefined);
+    reuse = !!f && f.index.source.endsWith(`dataset ${ds.summary.fingerprint}`) && f.index.rows.length === ds.records.length;
+  }
+  if (reuse) {
+    if (!opts.quiet) process.stderr.write(`distill: reusing teacher features in ${features}\n`);
+  } else {
+    await features_({ teacher: opts.teacher, dataset: opts.dataset, out: features, batchSize: 32, backend: opts.backend, ...(opts.quiet ? { quiet: true } : {}) });
+  }
+  const args = ['train', '--dataset', opts.dataset, '--out', opts.out, '--teacher-features', features, '--alpha', String(opts.alpha), '--beta', String(opts.beta), '--backend', opts.backend];
+  if (opts.epochs !== undefined) args.push('--epochs', String(opts.epochs));
+  if (opts.batchSize !== undefined) args.push('--batch-size', String(opts.batchSize));
+  if (opts.dim !== undefined) args.push('--dim', String(opts.dim));
+  if (opts.learningRate !== undefined) args.push('--learning-rate', String(opts.learningRate));
+  if (opts.seed !== undefined) args.push('--seed', String(opts.seed));
+  if (opts.mapping) args.push('--mapping', opts.mapping);
+  if (opts.quiet) args.push('--quiet');
+  // The student's training is its own command; run it in this process rather than duplicating it.
+  const { main } = await import('../main.ts');
+  const code = await main(['node', 'leader-cds', ...args]);
+  if (code !== 0) throw new CliError(`distill: student training failed (exit ${code})`, code);
+}
+
 export function register(program: Command): void {
   program
     .command('prompt')
@@ -290,6 +405,25 @@ export function register(program: Command): void {
     .option('--max-tokens <n>', 'token budget: drop the oldest earlier encounters first', numberOption('--max-tokens', { int: true, min: 1 }))
     .option('--json', 'print JSON (text, shown and dropped encounters, tokens)')
     .action(prompt);
+
+  program
+    .command('distill')
+    .description('LEADER(S) distilled from a trained teacher: teacher features, then student training with alpha * MSE + beta * alignment')
+    .requiredOption('--teacher <dir>', 'teacher folder from `teacher train`')
+    .requiredOption('--dataset <file>', 'dataset file (the student\'s training set)')
+    .requiredOption('--out <dir>', 'student model directory to write')
+    .option('--features <dir>', 'teacher-features folder to write or reuse (default: <out>.teacher-features)')
+    .option('--alpha <n>', 'weight of the distillation MSE (paper: 0.4 MIMIC-III, 0.8 MIMIC-IV)', numberOption('--alpha', { min: 0 }), 0.4)
+    .option('--beta <n>', 'weight of the profile alignment loss (paper: 0.005 / 0.01)', numberOption('--beta', { min: 0 }), 0.005)
+    .option('--epochs <n>', 'student: maximum epochs', numberOption('--epochs', { int: true, min: 1 }))
+    .option('--batch-size <n>', 'student: records per step', numberOption('--batch-size', { int: true, min: 1 }))
+    .option('--dim <n>', 'student: width', numberOption('--dim', { int: true, min: 4 }))
+    .option('--learning-rate <n>', 'student: Adam learning rate', numberOption('--learning-rate', { min: 1e-9 }))
+    .option('--seed <n>', 'student: seed', numberOption('--seed', { int: true }))
+    .option('--mapping <file>', 'mapping config for label names and orderables')
+    .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
+    .option('--quiet', 'no progress output')
+    .action(distill);
 
   const teacher = program.command('teacher').description('the LEADER(T) teacher: a decoder LM fine-tuned to score medication labels');
   teacher
@@ -326,6 +460,18 @@ export function register(program: Command): void {
     .option('--quiet', 'no progress output')
     .option('--json', 'print the result as JSON')
     .action(train);
+  teacher
+    .command('features')
+    .description('export the teacher to ONNX and write the pooled hidden states of a dataset for distillation (docs/teacher-features.md)')
+    .requiredOption('--teacher <dir>', 'teacher folder from `teacher train`')
+    .requiredOption('--dataset <file>', 'dataset file (normally the student\'s training set)')
+    .requiredOption('--out <dir>', 'teacher-features folder to write (replaced atomically)')
+    .option('--batch-size <n>', 'prompts per onnxruntime run', numberOption('--batch-size', { int: true, min: 1 }), 32)
+    .option('--threads <n>', 'onnxruntime intra-op threads', numberOption('--threads', { int: true, min: 1 }))
+    .option('--backend <name>', 'tfjs backend used to load the weights: auto, tensorflow, wasm or cpu', 'auto')
+    .option('--quiet', 'no progress output')
+    .option('--json', 'print the result as JSON')
+    .action(features_);
   teacher
     .command('predict')
     .description('label probabilities from a trained teacher for the records of a dataset file')
