@@ -373,19 +373,26 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
       a.threshold = rec.threshold;
       const fitStart = performance.now();
       let fit: FitReport;
+      let scores: Float32Array[];
+      let fitSeconds: number;
+      let predictSeconds: number;
       try {
-        fit = await rec.fit(train, validation, {
-          labels,
-          seed: seed + part.fold,
-          onProgress: (event) => options.onProgress?.({ type: 'fit', method: method.name, fold: part.fold, event }),
-        });
-      } catch (err) {
-        throw new Error(`method ${method.name}, fold ${part.fold}: fit failed: ${(err as Error).message}`, { cause: err });
+        try {
+          fit = await rec.fit(train, validation, {
+            labels,
+            seed: seed + part.fold,
+            onProgress: (event) => options.onProgress?.({ type: 'fit', method: method.name, fold: part.fold, event }),
+          });
+        } catch (err) {
+          throw new Error(`method ${method.name}, fold ${part.fold}: fit failed: ${(err as Error).message}`, { cause: err });
+        }
+        fitSeconds = (performance.now() - fitStart) / 1000;
+        const predStart = performance.now();
+        scores = await rec.predict(test);
+        predictSeconds = (performance.now() - predStart) / 1000;
+      } finally {
+        await rec.close?.();
       }
-      const fitSeconds = (performance.now() - fitStart) / 1000;
-      const predStart = performance.now();
-      const scores = await rec.predict(test);
-      const predictSeconds = (performance.now() - predStart) / 1000;
       validatePredictions(method.name, scores, n, L);
 
       const s = emptyScores(n);

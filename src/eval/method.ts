@@ -29,6 +29,8 @@ export interface Recommender {
   fit(train: readonly DatasetRecord[], validation: readonly DatasetRecord[], ctx: FitContext): Promise<FitReport>;
   /** One probability vector per record, aligned with `ctx.labels` from fit. */
   predict(records: readonly DatasetRecord[]): Promise<Float32Array[]>;
+  /** Releases native resources (e.g. an onnxruntime session); the harness calls it when a fold is done. */
+  close?(): Promise<void>;
 }
 
 /** Builds a fresh, unfitted recommender: the harness makes one per fold so that folds never share state. */

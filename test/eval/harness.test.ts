@@ -11,8 +11,12 @@ import { syntheticDataset, syntheticInteracts } from './fixtures/synthetic-datas
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** Predicts the truth for even-numbered patients and nothing for odd ones. */
+let closed = 0;
 class HalfOracle implements Recommender {
   readonly name = 'half-oracle';
+  async close() {
+    closed++;
+  }
   readonly threshold = 0.5;
   private labels: readonly string[] = [];
   async fit(_t: readonly DatasetRecord[], _v: readonly DatasetRecord[], ctx: FitContext) {
@@ -76,6 +80,7 @@ test('previous-encounter baseline is perfect on multi-encounter patients when me
 test('k-fold: every sample tested once, per-fold figures, spread across folds and rounds', async () => {
   const ds = syntheticDataset({ patients: 250, seed: 4 });
   const events: string[] = [];
+  closed = 0;
   const report = await evaluate({
     dataset: ds,
     methods: [{ name: 'half-oracle', create: () => new HalfOracle() }, await named('most-frequent')],
@@ -107,6 +112,7 @@ test('k-fold: every sample tested once, per-fold figures, spread across folds an
   assert.equal(half.perLabel.length, report.labels.length);
   assert.equal(half.perLabel.reduce((a, l) => a + l.testPositives, 0), ds.records.reduce((a, r) => a + r.labels.length, 0));
   assert.equal(events.filter((e) => e === 'method-done').length, 10);
+  assert.equal(closed, 5, 'every fold closes its recommender');
   assert.ok(report.notes.some((n) => n.includes('Protocol "all"')));
   assert.ok(report.comparisons.length > 0);
 });
