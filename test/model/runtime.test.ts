@@ -137,7 +137,7 @@ test('manifest whose label count does not match the ONNX output', async () => {
 test('manifest whose ONNX signature does not match the model (sha256 re-stamped)', async () => {
   const dir = await copyModel('sig-mismatch', (m) => {
     const onnx = m.onnx as { inputs: Array<{ name: string; shape: unknown[] }> };
-    onnx.inputs[3]!.shape = ['batch', 99];
+    onnx.inputs.find((i) => i.name === 'profile')!.shape = ['batch', 99];
   });
   await rejects(dir, /input profile is int64\[batch, \d+\], the manifest says int64\[batch, 99\]/);
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { DatasetRecord, HistoryVisit } from '../../src/dataset/types.ts';
-import { Encoder } from '../../src/model/student/encode.ts';
+import { Encoder, unpackSets } from '../../src/model/student/encode.ts';
 import { buildVocabularies, FIRST, VocabIndex } from '../../src/model/student/vocab.ts';
 import { generateRecords, tinyConfig } from './helpers.ts';
 
@@ -32,8 +32,8 @@ test('vocabularies keep one table per kind: a diagnosis token is not a known pro
   assert.deepEqual(vocab.procedures, ['icd9p:250']);
   const enc = new Encoder(new VocabIndex(vocab), tinyConfig);
   const b = enc.encode([record([], { diagnoses: ['icd9p:250'], procedures: ['icd9:250'] })]);
-  assert.deepEqual([...b.diagnoses.data], [0]);
-  assert.deepEqual([...b.procedures.data], [0]);
+  assert.deepEqual(unpackSets(b.diagnoses), [[[]]]);
+  assert.deepEqual(unpackSets(b.procedures), [[[]]]);
   assert.deepEqual(b.unknown[0], [
     { kind: 'diagnosis', code: 'icd9p:250' },
     { kind: 'procedure', code: 'icd9:250' },
@@ -48,28 +48,33 @@ test('the most recent encounters are kept and the current one always survives (d
   const index = new VocabIndex(vocab);
   const enc = new Encoder(index, tinyConfig); // maxVisits 4 = 3 earlier + current
   const b = enc.encode([r]);
-  assert.deepEqual(b.diagnoses.shape, [1, 4, 1]);
-  const names = [...b.diagnoses.data].map((row) => vocab.diagnoses[row - FIRST]);
-  assert.deepEqual(names, ['icd:D9', 'icd:D10', 'icd:D11', 'icd:CUR']);
+  assert.deepEqual(b.diagnoses.slots.shape, [1, 4]);
+  const names = unpackSets(b.diagnoses)[0]!.map((set) => set.map((row) => vocab.diagnoses[row - FIRST]));
+  assert.deepEqual(names, [['icd:D9'], ['icd:D10'], ['icd:D11'], ['icd:CUR']]);
   // medication history: meds of the same kept encounters (9, 10, 11), not of the current one
-  assert.deepEqual(b.medications.shape, [1, 3, 1]);
-  assert.deepEqual([...b.medications.data].map((row) => vocab.labels[row - FIRST]), ['A', 'B', 'A']);
+  assert.deepEqual(b.medications.slots.shape, [1, 3]);
+  assert.deepEqual(unpackSets(b.medications)[0]!.map((set) => set.map((row) => vocab.labels[row - FIRST])), [['A'], ['B'], ['A']]);
 });
 
-test('batch padding: shapes shrink to the content, padding is 0, full padding uses the configured maxima', () => {
+test('packing: only real sets are packed (row 0 is the empty set), slots point at them, full padding uses the maxima', () => {
   const recs = [record([]), record([visit(0, { diagnoses: ['icd:D0', 'icd:D1', 'icd:D2'] })])];
   const vocab = buildVocabularies(recs);
   const enc = new Encoder(new VocabIndex(vocab), tinyConfig);
   const b = enc.encode(recs);
-  assert.deepEqual(b.diagnoses.shape, [2, 2, 3]);
-  // first record: one encounter (current), one code, rest padding
-  assert.deepEqual([...b.diagnoses.data.subarray(0, 6)].map((x) => x > 0), [true, false, false, false, false, false]);
-  assert.deepEqual(b.medications.shape, [2, 1, 1]);
-  assert.equal(b.medications.data[0], 0, 'first-visit patient has no medication history');
+  // sets: empty row + current of record 0 + visit 0 and current of record 1; width of the widest set
+  assert.deepEqual(b.diagnoses.codes.shape, [4, 3]);
+  assert.deepEqual([...b.diagnoses.codes.data.subarray(0, 3)], [0, 0, 0]);
+  assert.deepEqual([...b.diagnoses.slots.data], [1, 0, 2, 3]);
+  assert.deepEqual(unpackSets(b.diagnoses).map((r) => r.map((s) => s.length)), [[1, 0], [3, 1]]);
+  // a first-visit patient has no medication history: its slot points at the empty row
+  assert.deepEqual(b.medications.slots.shape, [2, 1]);
+  assert.equal(b.medications.slots.data[0], 0);
+  assert.equal(b.medications.slots.data[1], 1);
   assert.deepEqual(b.profile.shape, [2, vocab.profile.length]);
   const full = enc.encode(recs, { pad: 'full' });
-  assert.deepEqual(full.diagnoses.shape, [2, tinyConfig.maxVisits, tinyConfig.maxCodes]);
-  assert.deepEqual(full.medications.shape, [2, tinyConfig.maxVisits - 1, tinyConfig.maxCodes]);
+  assert.deepEqual(full.diagnoses.slots.shape, [2, tinyConfig.maxVisits]);
+  assert.deepEqual(full.diagnoses.codes.shape, [4, tinyConfig.maxCodes]);
+  assert.deepEqual(full.medications.slots.shape, [2, tinyConfig.maxVisits - 1]);
 });
 
 test('codes per set are capped at maxCodes and duplicates count once', () => {
@@ -77,8 +82,8 @@ test('codes per set are capped at maxCodes and duplicates count once', () => {
   const r = record([], { diagnoses: [...many, 'icd:M0'] });
   const enc = new Encoder(new VocabIndex(buildVocabularies([r])), tinyConfig);
   const b = enc.encode([r]);
-  assert.deepEqual(b.diagnoses.shape, [1, 1, tinyConfig.maxCodes]);
-  assert.equal(new Set(b.diagnoses.data).size, tinyConfig.maxCodes);
+  assert.deepEqual(b.diagnoses.codes.shape, [2, tinyConfig.maxCodes]);
+  assert.equal(new Set(unpackSets(b.diagnoses)[0]![0]).size, tinyConfig.maxCodes);
 });
 
 test('alignment targets look labels up in the medication table: label i -> row i + 2, the first label kept (defect 2)', () => {

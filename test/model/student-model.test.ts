@@ -79,7 +79,7 @@ test('alignment loss reads the medication table at label rows, not the diagnosis
   };
   assert.notEqual(loss(bump('emb.medication', firstLabelRow)), base, 'the first label of a record moves the loss');
   // A medication row no record of the batch uses (as target or history) leaves the loss alone.
-  const used = new Set<number>([...cur.data, ...enc.encode(some).medications.data]);
+  const used = new Set<number>([...cur.data, ...enc.encode(some).medications.codes.data]);
   const unused = Array.from({ length: index.sizes.medications }, (_, i) => i).find((i) => i >= FIRST && !used.has(i));
   if (unused !== undefined) assert.equal(loss(bump('emb.medication', unused)), base);
   disposeBatch(x);

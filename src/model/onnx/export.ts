@@ -1,12 +1,34 @@
 // ONNX export of LEADER(S): the same computation as src/model/student/model.ts, built node by node.
-// Inputs are the encoder's padded int64 index tensors with dynamic batch, visit and code dimensions;
-// masks are derived inside the graph from index != 0.
+// Inputs are the encoder's int64 index tensors (src/model/student/encode.ts): per kind the packed code sets
+// [sets, codes] and the slot index [batch, visits]; all dimensions but the profile width are dynamic.
+// Masks are derived inside the graph from index != 0.
 import type { StudentConfig } from '../student/config.ts';
 import { MASK_BIAS } from '../student/model.ts';
 import { SET_KINDS, type WeightMap } from '../student/weights.ts';
 import { float, GraphBuilder, int, ints } from './graph-builder.ts';
 
-export const INPUT_NAMES = ['diagnoses', 'procedures', 'medications', 'profile'] as const;
+export const INPUT_NAMES = [
+  'diagnosis_codes',
+  'diagnosis_slots',
+  'procedure_codes',
+  'procedure_slots',
+  'medication_codes',
+  'medication_slots',
+  'profile',
+] as const;
+
+/** Input signatures, as the manifest records them. */
+export function inputSpecs(profileFields: number): Array<{ name: (typeof INPUT_NAMES)[number]; type: 'int64'; shape: Array<number | string> }> {
+  return [
+    { name: 'diagnosis_codes', type: 'int64', shape: ['diagnosis_sets', 'diagnosis_width'] },
+    { name: 'diagnosis_slots', type: 'int64', shape: ['batch', 'visits'] },
+    { name: 'procedure_codes', type: 'int64', shape: ['procedure_sets', 'procedure_width'] },
+    { name: 'procedure_slots', type: 'int64', shape: ['batch', 'visits'] },
+    { name: 'medication_codes', type: 'int64', shape: ['medication_sets', 'medication_width'] },
+    { name: 'medication_slots', type: 'int64', shape: ['batch', 'history'] },
+    { name: 'profile', type: 'int64', shape: ['batch', profileFields] },
+  ];
+}
 export const OUTPUT_NAMES = ['probabilities', 'feature'] as const;
 
 export interface ExportInfo {
@@ -37,13 +59,14 @@ export function exportStudentOnnx(weights: WeightMap, info: ExportInfo): Uint8Ar
   const layerNorm = (x: string, prefix: string) =>
     g.op('LayerNormalization', [x, W(`${prefix}.g`), W(`${prefix}.b`)], { axis: int(-1), epsilon: float(config.epsilon) });
 
-  /** Pre-LN transformer block over x [...lead, S, d] with mask [...lead, S]; lead = 1 or 2 leading dims. */
-  const block = (prefix: string, x: string, mask: string, lead: 1 | 2): string => {
-    const zeros = Array<number>(lead + 1).fill(0);
+  /** Pre-LN transformer block over x [N, S, d] with key mask [N, S]. */
+  const block = (prefix: string, x: string, mask: string): string => {
+    const lead = 1;
+    const zeros = [0, 0];
     const h = layerNorm(x, `${prefix}.ln1`);
     const splitHeads = (which: string) => g.op('Reshape', [linear(h, `${prefix}.w${which}`, `${prefix}.b${which}`), g.int64([...zeros, heads, dh])]);
     // [..., S, H, dh] -> q,v: [..., H, S, dh]; k: [..., H, dh, S]
-    const perm = lead === 2 ? { q: [0, 1, 3, 2, 4], kT: [0, 1, 3, 4, 2] } : { q: [0, 2, 1, 3], kT: [0, 2, 3, 1] };
+    const perm = { q: [0, 2, 1, 3], kT: [0, 2, 3, 1] };
     const q = g.op('Transpose', [splitHeads('q')], { perm: ints(perm.q) });
     const kT = g.op('Transpose', [splitHeads('k')], { perm: ints(perm.kT) });
     const v = g.op('Transpose', [splitHeads('v')], { perm: ints(perm.q) });
@@ -66,26 +89,21 @@ export function exportStudentOnnx(weights: WeightMap, info: ExportInfo): Uint8Ar
     return g.op('Div', [sum, count]);
   };
 
-  const encodeSets = (kind: (typeof SET_KINDS)[number], idx: string) => {
-    const mask = g.op('Cast', [g.op('Not', [g.op('Equal', [idx, g.int64([0], true)])])], { to: int(1) });
-    const emb = g.op('Gather', [W(`emb.${kind}`), idx]);
-    const y = block(`set.${kind}`, emb, mask, 2);
-    const sets = maskedMean(y, mask, 2);
-    const visitMask = g.op('Cast', [g.op('Greater', [g.op('ReduceSum', [mask, g.int64([2])], { keepdims: int(0) }), g.scalar(0)])], {
-      to: int(1),
-    });
+  const encodeSets = (kind: (typeof SET_KINDS)[number]) => {
+    const codes = g.input(`${kind}_codes`, 'int64', [`${kind}_sets`, `${kind}_width`]);
+    const slots = g.input(`${kind}_slots`, 'int64', ['batch', kind === 'medication' ? 'history' : 'visits']);
+    const mask = g.op('Cast', [g.op('Not', [g.op('Equal', [codes, g.int64([0], true)])])], { to: int(1) });
+    const emb = g.op('Gather', [W(`emb.${kind}`), codes]);
+    const vectors = maskedMean(block(`set.${kind}`, emb, mask), mask, 1);
+    const sets = g.op('Gather', [vectors, slots]);
+    const visitMask = g.op('Cast', [g.op('Not', [g.op('Equal', [slots, g.int64([0], true)])])], { to: int(1) });
     return { sets, visitMask };
   };
 
-  // Code widths differ per input; the visit count is the same for diagnoses and procedures.
-  const diagnoses = g.input('diagnoses', 'int64', ['batch', 'visits', 'diagnosis_codes']);
-  const procedures = g.input('procedures', 'int64', ['batch', 'visits', 'procedure_codes']);
-  const medications = g.input('medications', 'int64', ['batch', 'history', 'medication_codes']);
+  const diag = encodeSets('diagnosis');
+  const proc = encodeSets('procedure');
+  const med = encodeSets('medication');
   const profile = g.input('profile', 'int64', ['batch', info.profileFields]);
-
-  const diag = encodeSets('diagnosis', diagnoses);
-  const proc = encodeSets('procedure', procedures);
-  const med = encodeSets('medication', medications);
 
   const fields = Array.from({ length: info.profileFields }, (_, i) =>
     g.op('Gather', [W(`emb.profile.${i}`), g.op('Gather', [profile, g.int64([i], true)], { axis: int(1) })]),
@@ -101,7 +119,7 @@ export function exportStudentOnnx(weights: WeightMap, info: ExportInfo): Uint8Ar
     [diag.sets, diag.visitMask],
     [proc.sets, proc.visitMask],
     [medSeq, medMask],
-  ].map(([seq, mask]) => maskedMean(block('visit', seq!, mask!, 1), mask!, 1));
+  ].map(([seq, mask]) => maskedMean(block('visit', seq!, mask!), mask!, 1));
   const cat = g.op('Concat', pooled, { axis: int(1) });
   g.op('Add', [g.op('MatMul', [g.op('Relu', [cat]), W('head1.w')]), W('head1.b')], {}, 'feature');
   const logits = linear(g.op('Relu', ['feature']), 'head2.w', 'head2.b');

@@ -5,7 +5,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import type { DatasetRecord } from '../../dataset/types.ts';
-import { Encoder, type IndexTensor, type UnknownCode } from '../student/encode.ts';
+import { INPUT_NAMES } from '../onnx/export.ts';
+import { Encoder, type EncodedBatch, type IndexTensor, type UnknownCode } from '../student/encode.ts';
 import { VocabIndex } from '../student/vocab.ts';
 import { ModelLoadError } from './errors.ts';
 import type { ModelManifest, TensorSpec } from './manifest.ts';
@@ -32,8 +33,7 @@ export interface RankedLabel {
   orderable?: { system: string; code: string; display: string };
 }
 
-const INPUTS = ['diagnoses', 'procedures', 'medications', 'profile'] as const;
-type InputName = (typeof INPUTS)[number];
+type InputName = (typeof INPUT_NAMES)[number];
 
 const NO_KNOWN_CODE = 'no diagnosis, procedure or medication-history code of this patient is in the model vocabulary';
 
@@ -97,7 +97,7 @@ async function createSession(bytes: Uint8Array, options: LoadOptions, dir: strin
 export class StudentRuntime {
   readonly encoder: Encoder;
   private readonly labelCount: number;
-  private readonly bigints: BigInt64Array;
+  private bigints: BigInt64Array;
   private readonly buffers = new Map<InputName, BigInt64Array>();
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -142,10 +142,26 @@ export class StudentRuntime {
     let buf = this.buffers.get(name);
     if (!buf || buf.length < t.data.length) this.buffers.set(name, (buf = new BigInt64Array(Math.max(t.data.length, (buf?.length ?? 0) * 2))));
     const view = buf.subarray(0, t.data.length);
-    const big = this.bigints;
     const src = t.data;
+    // Slot indices grow with the batch: widen the lookup table when needed.
+    let top = 0;
+    for (let i = 0; i < src.length; i++) if (src[i]! > top) top = src[i]!;
+    if (top >= this.bigints.length) this.bigints = BigInt64Array.from({ length: Math.max(top + 1, this.bigints.length * 2) }, (_, i) => BigInt(i));
+    const big = this.bigints;
     for (let i = 0; i < src.length; i++) view[i] = big[src[i]!]!;
     return new ort.Tensor('int64', view, t.shape);
+  }
+
+  private feeds(b: EncodedBatch): Record<InputName, ort.Tensor> {
+    return {
+      diagnosis_codes: this.tensor('diagnosis_codes', b.diagnoses.codes),
+      diagnosis_slots: this.tensor('diagnosis_slots', b.diagnoses.slots),
+      procedure_codes: this.tensor('procedure_codes', b.procedures.codes),
+      procedure_slots: this.tensor('procedure_slots', b.procedures.slots),
+      medication_codes: this.tensor('medication_codes', b.medications.codes),
+      medication_slots: this.tensor('medication_slots', b.medications.slots),
+      profile: this.tensor('profile', b.profile),
+    };
   }
 
   /** Probabilities for every record, in one session run; records without any known code get no recommendation. */
@@ -164,9 +180,7 @@ export class StudentRuntime {
     if (usable.length === 0) return results;
     const batch = usable.length === records.length ? probe : this.encoder.encode(usable);
     const unknown = batch.unknown;
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const name of INPUTS) feeds[name] = this.tensor(name, batch[name]);
-    const out = await this.session.run(feeds, ['probabilities']);
+    const out = await this.session.run(this.feeds(batch), ['probabilities']);
     const probs = out.probabilities!.data as Float32Array;
     let k = 0;
     records.forEach((_, i) => {
@@ -181,9 +195,7 @@ export class StudentRuntime {
   async runRaw(records: readonly DatasetRecord[], pad: 'batch' | 'full' = 'batch'): Promise<{ probabilities: Float32Array; feature: Float32Array }> {
     const run = this.queue.then(async () => {
       const batch = this.encoder.encode(records, { pad });
-      const feeds: Record<string, ort.Tensor> = {};
-      for (const name of INPUTS) feeds[name] = this.tensor(name, batch[name]);
-      const out = await this.session.run(feeds);
+      const out = await this.session.run(this.feeds(batch));
       return { probabilities: out.probabilities!.data as Float32Array, feature: out.feature!.data as Float32Array };
     });
     this.queue = run.catch(() => undefined);

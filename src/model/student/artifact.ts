@@ -1,7 +1,7 @@
 // Turns a trained student into model-directory files: ONNX graph + manifest (src/model/runtime/manifest.ts).
 import type { LabelEntry } from '../../mapping/schema.ts';
 import type { LoadedMapping } from '../../mapping/types.ts';
-import { exportStudentOnnx } from '../onnx/export.ts';
+import { exportStudentOnnx, inputSpecs } from '../onnx/export.ts';
 import { OPSET } from '../onnx/graph-builder.ts';
 import { DEFAULT_THRESHOLD, MANIFEST_FORMAT, MANIFEST_VERSION, ModelManifest, ONNX_FILE, type ModelMetrics } from '../runtime/manifest.ts';
 import { sha256, writeModelDir, type ModelFiles } from '../runtime/model-dir.ts';
@@ -52,12 +52,7 @@ export function buildModelFiles(student: StudentArtifact, meta: ArtifactMeta, di
       file: ONNX_FILE,
       sha256: digest,
       opset: OPSET,
-      inputs: [
-        { name: 'diagnoses', type: 'int64', shape: ['batch', 'visits', 'diagnosis_codes'] },
-        { name: 'procedures', type: 'int64', shape: ['batch', 'visits', 'procedure_codes'] },
-        { name: 'medications', type: 'int64', shape: ['batch', 'history', 'medication_codes'] },
-        { name: 'profile', type: 'int64', shape: ['batch', vocab.profile.length] },
-      ],
+      inputs: inputSpecs(vocab.profile.length),
       outputs: [
         { name: 'probabilities', type: 'float32', shape: ['batch', vocab.labels.length] },
         { name: 'feature', type: 'float32', shape: ['batch', config.hidden] },

@@ -1,9 +1,11 @@
-// Turns dataset records into the student's padded index tensors. Layout (all int, row-major):
-//   diagnoses, procedures [B, V, C]: encounter slots oldest first, the current encounter last;
-//   medications [B, H, C]: medication sets of the kept earlier encounters (the model puts the profile prompt in front);
-//   profile [B, F]: one value index per profile field.
+// Turns dataset records into the student's index tensors (int, row-major). Per kind (diagnoses, procedures,
+// medication history), the batch's non-empty code sets are packed once:
+//   codes [N, C]: row 0 is an always-empty padding set, rows 1.. the real sets, each padded with 0 to the widest set;
+//   slots [B, V]: for each record and encounter slot, the row of its set (0 = no set there).
+// Diagnosis and procedure slots run over the kept encounters, oldest first, the current one last; medication slots
+// over the kept earlier encounters (the model puts the profile prompt in front). profile [B, F]: one value index per field.
+// Packing only real sets keeps padding out of the per-set transformer (most slots of a batch are empty).
 // Only the most recent maxVisits encounters are kept (defect 3: the current encounter always survives).
-// Shapes shrink to the batch's content; padding never changes the output because every mean and attention is masked.
 import type { DatasetRecord } from '../../dataset/types.ts';
 import type { StudentConfig } from './config.ts';
 import { FIRST, type VocabIndex } from './vocab.ts';
@@ -21,11 +23,16 @@ export interface IndexTensor {
   shape: number[];
 }
 
+export interface PackedSets {
+  codes: IndexTensor;
+  slots: IndexTensor;
+}
+
 export interface EncodedBatch {
   size: number;
-  diagnoses: IndexTensor;
-  procedures: IndexTensor;
-  medications: IndexTensor;
+  diagnoses: PackedSets;
+  procedures: PackedSets;
+  medications: PackedSets;
   profile: IndexTensor;
   /** Per record: codes outside the vocabularies. */
   unknown: UnknownCode[][];
@@ -34,7 +41,7 @@ export interface EncodedBatch {
 }
 
 export interface EncodeOptions {
-  /** `batch`: shrink visit and code dimensions to the batch's content; `full`: always maxVisits x maxCodes. */
+  /** `batch`: shrink slot and code dimensions to the batch's content; `full`: maxVisits slots and maxCodes wide sets. */
   pad?: 'batch' | 'full';
 }
 
@@ -45,6 +52,14 @@ interface RecordCodes {
   profile: number[];
   unknown: UnknownCode[];
   known: boolean;
+}
+
+/** Per record, per slot: the codes of the set there (empty slots give []). For checks and debugging. */
+export function unpackSets(p: PackedSets): number[][][] {
+  const [rows, width] = p.codes.shape as [number, number];
+  const [batch, slots] = p.slots.shape as [number, number];
+  const set = (row: number) => (row <= 0 || row >= rows ? [] : [...p.codes.data.subarray(row * width, (row + 1) * width)].filter((c) => c !== 0));
+  return Array.from({ length: batch }, (_, b) => Array.from({ length: slots }, (_, v) => set(p.slots.data[b * slots + v]!)));
 }
 
 /** Keeps the most recent `keep` earlier encounters. */
@@ -116,23 +131,30 @@ export class Encoder {
     return view;
   }
 
-  /** Packs per-record lists of code sets; `fullVisits` fixes the visit dimension (full padding). */
-  private pack(name: string, sets: number[][][], fullVisits?: number): IndexTensor {
-    let visits = fullVisits ?? 1;
-    let width = fullVisits === undefined ? 1 : this.config.maxCodes;
-    if (fullVisits === undefined)
-      for (const s of sets) {
-        visits = Math.max(visits, s.length);
-        for (const codes of s) width = Math.max(width, codes.length);
-      }
-    const data = this.buffer(name, sets.length * visits * width);
+  /** Packs per-record lists of code sets; `fullSlots` fixes the slot dimension and the set width (full padding). */
+  private pack(name: string, sets: number[][][], fullSlots?: number): PackedSets {
+    let slots = fullSlots ?? 1;
+    let width = fullSlots === undefined ? 1 : this.config.maxCodes;
+    let rows = 1;
+    for (const s of sets) {
+      if (fullSlots === undefined) slots = Math.max(slots, s.length);
+      for (const codes of s)
+        if (codes.length > 0) {
+          rows++;
+          if (fullSlots === undefined) width = Math.max(width, codes.length);
+        }
+    }
+    const codes = this.buffer(`${name}.codes`, rows * width);
+    const slotData = this.buffer(`${name}.slots`, sets.length * slots);
+    let row = 1;
     sets.forEach((s, b) =>
-      s.forEach((codes, v) => {
-        const base = (b * visits + v) * width;
-        for (let c = 0; c < codes.length; c++) data[base + c] = codes[c]!;
+      s.forEach((set, v) => {
+        if (set.length === 0) return;
+        codes.set(set, row * width);
+        slotData[b * slots + v] = row++;
       }),
     );
-    return { data, shape: [sets.length, visits, width] };
+    return { codes: { data: codes, shape: [rows, width] }, slots: { data: slotData, shape: [sets.length, slots] } };
   }
 
   /** Encodes records into batch tensors. The returned arrays are reused by the next call. */

@@ -2,17 +2,22 @@
 // keep the two in step (the golden test checks they agree to 1e-5).
 import * as tf from '@tensorflow/tfjs-core';
 import type { StudentConfig } from './config.ts';
-import type { EncodedBatch, IndexTensor } from './encode.ts';
+import type { EncodedBatch, IndexTensor, PackedSets } from './encode.ts';
 
 export type ParamTensors = Map<string, tf.Tensor>;
 
 /** Additive attention bias for padded keys: finite so that a fully padded set gives no NaN (its output is masked out later). */
 export const MASK_BIAS = -1e9;
 
+export interface SetTensors {
+  codes: tf.Tensor;
+  slots: tf.Tensor;
+}
+
 export interface BatchTensors {
-  diagnoses: tf.Tensor;
-  procedures: tf.Tensor;
-  medications: tf.Tensor;
+  diagnoses: SetTensors;
+  procedures: SetTensors;
+  medications: SetTensors;
   profile: tf.Tensor;
 }
 
@@ -29,17 +34,21 @@ function indexTensor(t: IndexTensor): tf.Tensor {
   return tf.tensor(t.data.slice(), t.shape, 'int32');
 }
 
+function setTensors(p: PackedSets): SetTensors {
+  return { codes: indexTensor(p.codes), slots: indexTensor(p.slots) };
+}
+
 export function batchTensors(b: EncodedBatch): BatchTensors {
   return {
-    diagnoses: indexTensor(b.diagnoses),
-    procedures: indexTensor(b.procedures),
-    medications: indexTensor(b.medications),
+    diagnoses: setTensors(b.diagnoses),
+    procedures: setTensors(b.procedures),
+    medications: setTensors(b.medications),
     profile: indexTensor(b.profile),
   };
 }
 
 export function disposeBatch(b: BatchTensors): void {
-  tf.dispose([b.diagnoses, b.procedures, b.medications, b.profile]);
+  tf.dispose([b.diagnoses.codes, b.diagnoses.slots, b.procedures.codes, b.procedures.slots, b.medications.codes, b.medications.slots, b.profile]);
 }
 
 export class StudentModel {
@@ -101,37 +110,20 @@ export class StudentModel {
     return tf.div(sum, tf.expandDims(tf.maximum(tf.sum(mask, 1), 1), -1));
   }
 
-  /**
-   * Encodes code sets idx [B, V, C] of one kind: per-set block + masked mean -> [B, V, d], and the visit mask [B, V].
-   * Only non-empty sets go through the block (most visit slots of a batch are padding); empty ones get zeros.
-   */
-  encodeSets(kind: 'diagnosis' | 'procedure' | 'medication', idx: tf.Tensor): { sets: tf.Tensor; visitMask: tf.Tensor } {
-    const [b, v, c] = idx.shape as [number, number, number];
-    const d = this.config.dim;
-    const data = idx.dataSync();
-    const rows: number[] = [];
-    const visit = new Float32Array(b * v);
-    for (let r = 0; r < b * v; r++)
-      for (let j = 0; j < c; j++)
-        if (data[r * c + j] !== 0) {
-          rows.push(r);
-          visit[r] = 1;
-          break;
-        }
-    const visitMask = tf.tensor2d(visit, [b, v]);
-    if (rows.length === 0) return { sets: tf.zeros([b, v, d]), visitMask };
-    const flat = tf.reshape(idx, [b * v, c]);
-    const all = rows.length === b * v;
-    const sel = all ? flat : tf.gather(flat, rows);
-    const mask = tf.cast(tf.notEqual(sel, 0), 'float32');
-    const emb = tf.reshape(tf.gather(this.p(`emb.${kind}`), tf.reshape(sel, [-1])), [rows.length, c, d]);
-    const pooled = StudentModel.maskedMean(this.block(`set.${kind}`, emb, mask), mask);
-    if (all) return { sets: tf.reshape(pooled, [b, v, d]), visitMask };
-    // Scatter back by gathering from [pooled; zero row]: empty slots point at the zero row.
-    const position = new Int32Array(b * v).fill(rows.length);
-    rows.forEach((r, i) => (position[r] = i));
-    const sets = tf.reshape(tf.gather(tf.concat([pooled, tf.zeros([1, d])], 0), position), [b, v, d]);
-    return { sets, visitMask };
+  /** Per-set block + masked mean over packed sets codes [N, C] -> one vector per set [N, d] (row 0, the empty set, gives zeros). */
+  setVectors(kind: 'diagnosis' | 'procedure' | 'medication', codes: tf.Tensor): tf.Tensor2D {
+    const [n, c] = codes.shape as [number, number];
+    const mask = tf.cast(tf.notEqual(codes, 0), 'float32');
+    const emb = tf.reshape(tf.gather(this.p(`emb.${kind}`), tf.reshape(codes, [-1])), [n, c, this.config.dim]);
+    return StudentModel.maskedMean(this.block(`set.${kind}`, emb, mask), mask) as tf.Tensor2D;
+  }
+
+  /** Encounter sequence of one kind: set vectors placed at their slots -> [B, V, d], and the slot mask [B, V]. */
+  encodeSets(kind: 'diagnosis' | 'procedure' | 'medication', x: SetTensors): { sets: tf.Tensor; visitMask: tf.Tensor } {
+    const [b, v] = x.slots.shape as [number, number];
+    const vectors = this.setVectors(kind, x.codes);
+    const sets = tf.reshape(tf.gather(vectors, tf.reshape(x.slots, [-1])), [b, v, this.config.dim]);
+    return { sets, visitMask: tf.cast(tf.notEqual(x.slots, 0), 'float32') };
   }
 
   /** Profile prompt: embedded fields, concatenated, projected to d. */
@@ -142,7 +134,7 @@ export class StudentModel {
   }
 
   forward(x: BatchTensors): ForwardOutput {
-    const batch = x.diagnoses.shape[0]!;
+    const batch = x.profile.shape[0]!;
     const diag = this.encodeSets('diagnosis', x.diagnoses);
     const proc = this.encodeSets('procedure', x.procedures);
     const med = this.encodeSets('medication', x.medications);
@@ -162,9 +154,7 @@ export class StudentModel {
 
   /** Encoding of each record's current medication set (rows of the medication table) for the alignment loss. */
   currentMedicationVector(current: tf.Tensor): tf.Tensor2D {
-    const [b, c] = current.shape as [number, number];
-    const { sets } = this.encodeSets('medication', tf.reshape(current, [b, 1, c]));
-    return tf.reshape(sets, [b, this.config.dim]) as tf.Tensor2D;
+    return this.setVectors('medication', current);
   }
 
   /** Probabilities [B * labels], row-major. */
