@@ -12,6 +12,7 @@ const areas: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/serve.ts'),
   () => import('./commands/synth.ts'),
   () => import('./commands/teacher.ts'),
+  () => import('./commands/model.ts'),
 ];
 
 export async function main(argv: string[]): Promise<number> {
