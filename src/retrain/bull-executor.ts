@@ -2,7 +2,7 @@
 // `tasks` queue carries stage tasks that any worker may take. A killed worker's job is found stalled once its lock
 // expires and is handed to another worker; stages are idempotent, so the rerun is safe.
 import Queue, { type Job, type Queue as BullQueue } from 'bull';
-import type { ArtifactStore } from './artifacts.ts';
+import { ArtifactStore } from './artifacts.ts';
 import { executeTask, type Executor, type StageRegistry, type Task } from './engine.ts';
 
 export interface QueueSettings {
@@ -87,12 +87,18 @@ export class BullExecutor implements Executor {
   }
 }
 
-/** Processes stage tasks from the queue until closed. */
-export function processTasks(queues: Queues, registry: StageRegistry, store: ArtifactStore, concurrency: number): void {
+/** Processes stage tasks from the queue until closed; without a store, each task's own root is used. */
+export function processTasks(queues: Queues, registry: StageRegistry, store: ArtifactStore | undefined, concurrency: number): void {
+  const stores = new Map<string, ArtifactStore>();
+  const storeFor = (root: string) => {
+    let found = stores.get(root);
+    if (!found) stores.set(root, (found = new ArtifactStore(root)));
+    return found;
+  };
   void queues.tasks.process('task', concurrency, async (job: Job<Task>) => {
     const controller = new AbortController();
     let last = 0;
-    return executeTask(job.data, registry, store, controller.signal, (fraction, message) => {
+    return executeTask(job.data, registry, store ?? storeFor(job.data.root), controller.signal, (fraction, message) => {
       // Progress goes through Redis: keep it to a few updates a second.
       const now = Date.now();
       if (now - last < 200 && fraction < 1) return;

@@ -34,6 +34,8 @@ export interface StageImpl<P = unknown, O = unknown> {
 
 /** One unit of work, as it travels through a queue: plain JSON. */
 export interface Task {
+  /** Artifact store root (shared by every worker). */
+  root: string;
   stage: string;
   key: string;
   params: unknown;
@@ -135,7 +137,7 @@ export async function runPlan(
       const inputKeys = Object.entries(inputs)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([n, r]) => `${n}=${r.stage}/${r.key}`);
-      return { stage: step.stage, key: artifactKey(step.stage, stage.version, params, inputKeys), params, inputs };
+      return { root: store.root, stage: step.stage, key: artifactKey(step.stage, stage.version, params, inputKeys), params, inputs };
     });
     const stepKey = tasks.length === 1 ? tasks[0]!.key : `${tasks.length} tasks`;
     const pending: Task[] = [];

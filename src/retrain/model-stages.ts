@@ -100,21 +100,11 @@ export const evaluateStage: StageImpl<EvaluateParams, EvaluateOutput> = {
     const mapping = await loadMapping(params.mapping);
     const candidate = inputs.candidate!;
     const candidateDir = join(candidate.ref.dir, (candidate.output as DistilOutput).modelDir);
-    const opened: Array<InstanceType<typeof PretrainedModelMethod>> = [];
-    const pretrained = (name: string, dir: string) => ({
-      name,
-      create: () => {
-        const m = new PretrainedModelMethod(name, dir);
-        opened.push(m);
-        return m;
-      },
-    });
+    const pretrained = (name: string, dir: string) => ({ name, create: () => new PretrainedModelMethod(name, dir) });
     const methods: MethodInput[] = [pretrained('candidate', candidateDir)];
     if (params.served) methods.push(pretrained('served', params.served.dir));
     for (const name of params.baselines) methods.push({ name, create: await methodFactory(name) });
-    let report: EvaluationReport;
-    try {
-      report = await evaluate({
+    const report: EvaluationReport = await evaluate({
         dataset,
         methods,
         split: { kind: 'holdout', ...SPLIT },
@@ -125,9 +115,6 @@ export const evaluateStage: StageImpl<EvaluateParams, EvaluateOutput> = {
           if (e.type === 'method-done') ctx.progress(0.5, `${e.method}: PR-AUC ${e.prAuc?.toFixed(4) ?? '-'}`);
         },
       });
-    } finally {
-      await Promise.all(opened.map((m) => m.close()));
-    }
     await writeFile(join(ctx.dir, 'report.json'), JSON.stringify(report, null, 2));
     await writeFile(join(ctx.dir, 'report.html'), renderHtmlReport(report));
     return { report: 'report.json', html: 'report.html', candidate: (candidate.output as DistilOutput).modelVersion, ...(params.served ? { served: params.served.version } : {}) };

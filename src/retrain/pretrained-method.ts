@@ -44,7 +44,10 @@ export class PretrainedModelMethod implements Recommender {
     return out;
   }
 
+  /** The harness closes each method after predicting; closing twice is harmless. */
   async close(): Promise<void> {
-    await this.runtime?.close();
+    const runtime = this.runtime;
+    this.runtime = undefined;
+    await runtime?.close();
   }
 }

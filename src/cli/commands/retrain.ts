@@ -1,0 +1,144 @@
+// `leader-cds retrain` (inline, or enqueued on bull and followed) and `leader-cds worker` (takes retraining work).
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { CliError } from '../errors.ts';
+import type { RetrainConfig } from '../../retrain/config.ts';
+
+interface RetrainCliOptions {
+  config?: string;
+  input?: string;
+  bulkUrl?: string;
+  mapping?: string;
+  inline?: boolean;
+  redis?: string;
+  workDir?: string;
+  registry?: string;
+  partitions?: string;
+  epochs?: string;
+  dim?: string;
+  promote: boolean;
+  json?: boolean;
+}
+
+async function buildConfig(opts: RetrainCliOptions): Promise<RetrainConfig> {
+  const { loadRetrainConfig, parseRetrainConfig, RetrainConfigError } = await import('../../retrain/config.ts');
+  try {
+    const base: Record<string, unknown> = opts.config ? { ...(await loadRetrainConfig(opts.config)) } : {};
+    if (opts.input) base.source = { kind: 'folder', path: opts.input };
+    if (opts.bulkUrl) base.source = { kind: 'bulk', baseUrl: opts.bulkUrl };
+    if (opts.mapping) base.mapping = opts.mapping;
+    if (opts.workDir) base.workDir = opts.workDir;
+    if (opts.registry) base.registry = opts.registry;
+    if (opts.partitions) base.partitions = Number(opts.partitions);
+    const student = { ...((base.student as object | undefined) ?? {}) } as Record<string, unknown>;
+    if (opts.epochs) student.epochs = Number(opts.epochs);
+    if (opts.dim) student.dim = Number(opts.dim);
+    base.student = student;
+    if (!opts.promote) base.promote = false;
+    if (opts.redis && !base.notifyRedis) base.notifyRedis = opts.redis;
+    if (!base.source) throw new CliError('retrain needs a source: --input <bulk folder>, --bulk-url <FHIR base> or --config <file>', 2);
+    const config = parseRetrainConfig(base, opts.config ?? 'command line');
+    // Workers may run elsewhere in the file system: hand them absolute paths.
+    return {
+      ...config,
+      mapping: resolve(config.mapping),
+      workDir: resolve(config.workDir),
+      registry: resolve(config.registry),
+      ...(config.source.kind === 'folder' ? { source: { ...config.source, path: resolve(config.source.path) } } : {}),
+    };
+  } catch (err) {
+    if (err instanceof RetrainConfigError) throw new CliError(err.message, 2);
+    throw err;
+  }
+}
+
+async function retrain(opts: RetrainCliOptions): Promise<void> {
+  const config = await buildConfig(opts);
+  const { retrainReporter } = await import('../../retrain/reporter.ts');
+  const reporter = retrainReporter();
+  try {
+    let result;
+    if (opts.inline || !opts.redis) {
+      if (!opts.inline) process.stderr.write('no --redis given: running inline in this process\n');
+      const { ArtifactStore } = await import('../../retrain/artifacts.ts');
+      const { InlineExecutor } = await import('../../retrain/engine.ts');
+      const { runRetrain, leaderStages } = await import('../../retrain/run.ts');
+      const store = new ArtifactStore(config.workDir);
+      result = await runRetrain(config, new InlineExecutor(leaderStages(), store), store, reporter.onEvent);
+    } else {
+      const { openQueues } = await import('../../retrain/bull-executor.ts');
+      const queues = openQueues({ redisUrl: opts.redis });
+      try {
+        const job = await queues.runs.add('run', config, { attempts: 2, backoff: { type: 'fixed', delay: 5000 }, removeOnComplete: 100, removeOnFail: 100 });
+        process.stderr.write(`enqueued run ${job.id}; workers (leader-cds worker --redis ${opts.redis}) take it from here\n`);
+        queues.runs.on('global:progress', (jobId: string, progress: unknown) => {
+          if (String(jobId) === String(job.id)) reporter.onEvent(progress as Parameters<typeof reporter.onEvent>[0]);
+        });
+        result = await job.finished();
+      } finally {
+        await queues.close();
+      }
+    }
+    if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else
+      process.stdout.write(
+        `candidate ${result.candidate}: ${result.decision.passed ? 'passed the gate' : 'did not pass the gate'}; ${result.promoted ? 'promoted' : 'not promoted'}\n` +
+          `dataset: ${result.dataset.patients} patients, ${result.dataset.encounters} encounters\nreport: ${result.evaluation}\n`,
+      );
+  } finally {
+    reporter.stop();
+  }
+}
+
+async function worker(opts: { redis: string; concurrency: string }): Promise<void> {
+  const { openQueues, processTasks, BullExecutor } = await import('../../retrain/bull-executor.ts');
+  const { ArtifactStore } = await import('../../retrain/artifacts.ts');
+  const { runRetrain, leaderStages } = await import('../../retrain/run.ts');
+  const concurrency = Number(opts.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new CliError(`--concurrency must be a positive integer, got ${opts.concurrency}`, 2);
+  const queues = openQueues({ redisUrl: opts.redis });
+  const registry = leaderStages();
+  void queues.runs.process('run', 1, async (job) => {
+    const config = job.data as RetrainConfig;
+    const store = new ArtifactStore(config.workDir);
+    return runRetrain(config, new BullExecutor(queues), store, (e) => void job.progress(e));
+  });
+  // Each task names its run's artifact root.
+  processTasks(queues, registry, undefined, concurrency);
+  queues.tasks.on('error', (err) => process.stderr.write(`worker: queue error: ${err.message}\n`));
+  process.stderr.write(`worker: taking retraining work from ${opts.redis.replace(/\/\/[^@]*@/, '//')} (task concurrency ${concurrency})\n`);
+  await new Promise<void>((resolveStop) => {
+    const stop = () => {
+      process.stderr.write('worker: finishing active jobs, then stopping\n');
+      void queues.close().then(() => resolveStop());
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
+
+export function register(program: Command): void {
+  program
+    .command('retrain')
+    .description('export -> dataset -> distil -> evaluate -> gate -> promote, inline or on bull workers')
+    .option('--config <file>', 'retraining configuration (JSON or YAML)')
+    .option('--input <folder>', 'a bulk-export folder to train from')
+    .option('--bulk-url <url>', 'FHIR base URL to run a Bulk Data $export against')
+    .option('--mapping <file>', 'site mapping', 'mappings/synthetic.json')
+    .option('--inline', 'run every stage in this process (no Redis)')
+    .option('--redis <url>', 'enqueue on bull (workers must be running) and follow progress')
+    .option('--work-dir <dir>', 'artifact folder shared by workers')
+    .option('--registry <dir>', 'model registry folder')
+    .option('--partitions <n>', 'patient partitions for parallel dataset building')
+    .option('--epochs <n>', 'student training epochs (upper bound)')
+    .option('--dim <n>', 'student width')
+    .option('--no-promote', 'register and gate the candidate, but do not promote it')
+    .option('--json', 'print the result as JSON')
+    .action(retrain);
+  program
+    .command('worker')
+    .description('take retraining runs and stage tasks from bull queues on Redis')
+    .requiredOption('--redis <url>', 'Redis URL')
+    .option('--concurrency <n>', 'stage tasks at once in this worker', '1')
+    .action(worker);
+}
