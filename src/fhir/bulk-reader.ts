@@ -108,12 +108,10 @@ export async function readBulk(dir: string, options: BulkReadOptions): Promise<B
     raw.on('data', (chunk) => {
       bytesRead += chunk.length;
     });
-    const text = file.endsWith('.gz') ? raw.pipe(createGunzip({ chunkSize: 1 << 18 })) : raw;
-    if (text !== raw) raw.on('error', (err) => text.destroy(err));
-    text.setEncoding('utf8');
+    const input = file.endsWith('.gz') ? raw.pipe(createGunzip({ chunkSize: 1 << 20 })) : raw;
+    if (input !== raw) raw.on('error', (err) => input.destroy(err));
     let line = 0;
     let fileResources = 0;
-    let rest = '';
     const handle = (content: string): void => {
       line++;
       // Blank lines carry nothing; everything else is accounted for.
@@ -159,23 +157,38 @@ export async function readBulk(dir: string, options: BulkReadOptions): Promise<B
           return;
       }
     };
+    // Lines are cut on bytes and decoded one by one: no decoder pass over whole chunks, no string concatenation.
+    const lineOf = (buf: Buffer, start: number, nl: number): string => {
+      const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
+      return buf.toString('utf8', start, end);
+    };
     try {
-      for await (const chunk of text as AsyncIterable<string>) {
-        const buf = rest.length > 0 ? rest + chunk : chunk;
+      let tail: Buffer | undefined;
+      for await (const chunk of input as AsyncIterable<Buffer>) {
         let start = 0;
-        let nl = buf.indexOf('\n');
+        let nl = chunk.indexOf(10);
+        if (tail !== undefined) {
+          if (nl === -1) {
+            tail = Buffer.concat([tail, chunk]);
+            continue;
+          }
+          const joined = Buffer.concat([tail, chunk.subarray(0, nl + 1)]);
+          tail = undefined;
+          handle(lineOf(joined, 0, joined.length - 1));
+          start = nl + 1;
+          nl = chunk.indexOf(10, start);
+        }
         while (nl !== -1) {
-          const end = nl > start && buf.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-          handle(buf.slice(start, end));
+          handle(lineOf(chunk, start, nl));
           start = nl + 1;
           if (emit && line % every === 0) {
             emit({ type: 'progress', file: name, lines: line, bytesRead, totalBytesRead: bytesBefore + bytesRead, totalBytes });
           }
-          nl = buf.indexOf('\n', start);
+          nl = chunk.indexOf(10, start);
         }
-        rest = start < buf.length ? buf.slice(start) : '';
+        if (start < chunk.length) tail = Buffer.from(chunk.subarray(start));
       }
-      if (rest.length > 0) handle(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
+      if (tail !== undefined && tail.length > 0) handle(lineOf(tail, 0, tail.length));
     } catch (err) {
       raw.destroy();
       throw new BulkReadError(`${file}: cannot read after line ${line}: ${(err as Error).message}`, file, line);

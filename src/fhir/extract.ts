@@ -9,12 +9,22 @@ import { parseReference, referenceString, type FullUrlResolver } from './referen
 /** Shares repeated strings (systems, codes, displays) so that kept facts do not hold a copy per line. */
 export class Interner {
   private readonly map = new Map<string, string>();
+  private readonly codingLists = new Map<string, Coding[]>();
   constructor(private readonly limit = 2_000_000) {}
   get(value: string): string {
     const found = this.map.get(value);
     if (found !== undefined) return found;
     if (this.map.size < this.limit) this.map.set(value, value);
     return value;
+  }
+  /** One shared (never mutated) array per distinct coding list: most resources repeat a few thousand codes. */
+  codings(list: Coding[]): Coding[] {
+    let key = '';
+    for (const c of list) key += `${c.system ?? ''}\u0001${c.code ?? ''}\u0001${c.display ?? ''}\u0002`;
+    const found = this.codingLists.get(key);
+    if (found !== undefined) return found;
+    if (this.codingLists.size < this.limit) this.codingLists.set(key, list);
+    return list;
   }
 }
 
@@ -62,7 +72,7 @@ function codingsOf(concept: unknown, intern: Interner): Coding[] {
     if (display) compact.display = intern.get(display);
     out.push(compact);
   }
-  return out;
+  return out.length > 0 ? intern.codings(out) : out;
 }
 
 function issue(ctx: ExtractContext, kind: Parameters<IssueLog['add']>[0]['kind'], resource: string, field: string, message: string): void {
@@ -91,7 +101,8 @@ function encounterOf(r: Json, ctx: ExtractContext, label: string): string | unde
     issue(ctx, 'dangling-reference', label, 'encounter.reference', `encounter '${ref}' is not an Encounter reference (treated as absent)`);
     return undefined;
   }
-  return parsed.id;
+  // Shared with the Encounter's own id string: one copy per encounter however many resources point at it.
+  return ctx.intern.get(parsed.id);
 }
 
 /** Medication text: code.text, a coding display, or a name carried as an identifier/coding (MIMIC does). */
@@ -105,7 +116,8 @@ function medicationText(codings: readonly Coding[], codeText: string | undefined
 export function extractMedication(r: Json, ctx: ExtractContext, contained?: Json[]): MedicationFact | undefined {
   const id = str(r.id) ?? '';
   const code = obj(r.code);
-  const codings = codingsOf(code, ctx.intern);
+  // A copy: codingsOf returns a shared list, and identifiers are appended here.
+  const codings = [...codingsOf(code, ctx.intern)];
   if (Array.isArray(r.identifier)) {
     for (const item of r.identifier) {
       const ident = obj(item);
@@ -181,7 +193,7 @@ export function extractResource(r: Json, ctx: ExtractContext): Extracted | undef
       const patientId = subjectOf(r, type, ctx, label);
       if (!patientId) return undefined;
       const period = obj(r.period);
-      const fact: EncounterFact = { id, file, line };
+      const fact: EncounterFact = { id: ctx.intern.get(id), file, line };
       const start = str(period?.start);
       const end = str(period?.end);
       const cls = str(obj(r.class)?.code);

@@ -6,7 +6,7 @@ import { MappingError } from '../mapping/errors.ts';
 
 export type FieldEvaluator = (resource: object) => string | undefined;
 
-function firstValue(values: unknown): string | undefined {
+export function firstValue(values: unknown): string | undefined {
   const list = Array.isArray(values) ? values : [values];
   for (const value of list) {
     if (value === null || value === undefined) continue;
@@ -27,18 +27,54 @@ function firstValue(values: unknown): string | undefined {
   return undefined;
 }
 
-const simplePath = /^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/;
+type Step = { key: string } | { whereKey: string; equals: string };
 
-/** Plain element walk for dotted paths: the common case, without FHIRPath's cost per resource. */
-function walk(resource: object, segments: readonly string[]): unknown[] {
+/**
+ * The FHIRPath subset site mappings use for profile fields: member paths and `where(x = 'literal')` filters,
+ * e.g. `extension.where(url = '...').extension.where(url = 'text').value`. Compiled to a plain walk, because
+ * FHIRPath's interpreter costs ~80 us per evaluation and bulk reads evaluate it for every Patient/Encounter.
+ * Returns undefined for anything else (those expressions go to the fhirpath package).
+ */
+function compileSubset(expression: string, resourceType: string): Step[] | undefined {
+  const steps: Step[] = [];
+  const token = /\s*(?:([A-Za-z][A-Za-z0-9]*)|where\(\s*([A-Za-z][A-Za-z0-9]*)\s*=\s*'((?:[^'\\]|\\.)*)'\s*\))\s*(\.|$)/y;
+  let at = 0;
+  while (at < expression.length) {
+    token.lastIndex = at;
+    const m = token.exec(expression);
+    if (!m) return undefined;
+    if (m[1] !== undefined) {
+      if (m[1] === 'where') return undefined;
+      steps.push({ key: m[1] });
+    } else steps.push({ whereKey: m[2]!, equals: m[3]!.replace(/\\(.)/g, '$1') });
+    at = token.lastIndex;
+    if (m[4] === '') break;
+  }
+  if (at < expression.length || steps.length === 0) return undefined;
+  const first = steps[0]!;
+  if ('key' in first && first.key === resourceType) steps.shift();
+  return steps;
+}
+
+function member(item: Record<string, unknown>, key: string): unknown {
+  const value = item[key];
+  if (value !== undefined || key !== 'value') return value;
+  // value[x]: the JSON key carries the type (valueString, valueCoding, ...).
+  for (const k in item) if (k.length > 5 && k.startsWith('value') && k.charCodeAt(5) >= 65 && k.charCodeAt(5) <= 90) return item[k];
+  return undefined;
+}
+
+function walk(resource: object, steps: readonly Step[]): unknown[] {
   let current: unknown[] = [resource];
-  for (const segment of segments) {
+  for (const step of steps) {
     const next: unknown[] = [];
     for (const item of current) {
       if (item === null || typeof item !== 'object') continue;
-      const value = (item as Record<string, unknown>)[segment];
-      if (Array.isArray(value)) next.push(...value);
-      else if (value !== undefined && value !== null) next.push(value);
+      if ('key' in step) {
+        const value = member(item as Record<string, unknown>, step.key);
+        if (Array.isArray(value)) next.push(...value);
+        else if (value !== undefined && value !== null) next.push(value);
+      } else if ((item as Record<string, unknown>)[step.whereKey] === step.equals) next.push(item);
     }
     current = next;
     if (current.length === 0) break;
@@ -54,11 +90,10 @@ export function compileField(field: ProfileField, mappingFile: string, index: nu
   } catch (err) {
     throw new MappingError(mappingFile, `profile.fields[${index}].fhirpath`, `invalid FHIRPath: ${(err as Error).message}`);
   }
-  if (simplePath.test(field.fhirpath)) {
-    const segments = field.fhirpath.split('.');
-    if (segments[0] === field.resource) segments.shift();
-    // Literal keys found by the walk are what FHIRPath finds too; choice types (value[x]) need FHIRPath.
-    return (resource) => firstValue(walk(resource, segments)) ?? safe(compiled, resource);
+  const steps = compileSubset(field.fhirpath, field.resource);
+  if (steps) {
+    // Same result as FHIRPath on this subset (test/fhir/profile-fields.test.ts checks it against the package).
+    return (resource) => firstValue(walk(resource, steps));
   }
   return (resource) => safe(compiled, resource);
 }

@@ -10,6 +10,11 @@ export type ParsedReference =
   | { kind: 'unparseable' };
 
 export function parseReference(reference: string, type: string, resolve?: FullUrlResolver): ParsedReference {
+  // Fast path for the usual relative `Type/id` (one per bulk line, so it matters).
+  if (!resolve && reference.length > type.length + 1 && reference.charCodeAt(type.length) === 47 && reference.startsWith(type)) {
+    const id = reference.slice(type.length + 1);
+    if (id.indexOf('/') === -1 && id.indexOf('?') === -1) return { kind: 'id', id };
+  }
   if (reference.startsWith('#')) return reference.length > 1 ? { kind: 'contained', id: reference.slice(1) } : { kind: 'unparseable' };
   const resolved = resolve?.(reference);
   const value = resolved ?? reference;

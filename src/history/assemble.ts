@@ -57,6 +57,24 @@ function where(source: FactSource): { file: string; line: number } {
   return { file: source.file, line: source.line };
 }
 
+interface MatchCache {
+  medication: WeakMap<readonly Coding[], { labels: string[]; matched?: Coding }>;
+  diagnosis: WeakMap<readonly Coding[], CodedEntry | null>;
+  procedure: WeakMap<readonly Coding[], CodedEntry | null>;
+}
+
+// Readers share one coding array per distinct code list, so lookups are cached by array identity, per mapping.
+const caches = new WeakMap<LoadedMapping, MatchCache>();
+
+function cacheFor(mapping: LoadedMapping): MatchCache {
+  let cache = caches.get(mapping);
+  if (!cache) {
+    cache = { medication: new WeakMap(), diagnosis: new WeakMap(), procedure: new WeakMap() };
+    caches.set(mapping, cache);
+  }
+  return cache;
+}
+
 export function assembleHistory(facts: PatientFacts, options: AssembleOptions): PatientHistory {
   const { mapping, issues, sink } = options;
   const config = mapping.config;
@@ -166,11 +184,19 @@ export function assembleHistory(facts: PatientFacts, options: AssembleOptions): 
     return found;
   }
 
+  const cache = cacheFor(mapping);
   function codedEntryOf(fact: CodedFact): { entry?: CodedEntry; concept: Concept } {
-    for (const coding of fact.codings) {
-      const entry = mapping.codedEntry(fact.kind, coding);
-      if (entry) return { entry, concept: entry.concept };
+    const kindCache = cache[fact.kind];
+    let entry = kindCache.get(fact.codings);
+    if (entry === undefined) {
+      entry = null;
+      for (const coding of fact.codings) {
+        entry = mapping.codedEntry(fact.kind, coding) ?? null;
+        if (entry) break;
+      }
+      kindCache.set(fact.codings, entry);
     }
+    if (entry) return { entry, concept: entry.concept };
     const first = fact.codings[0]!;
     const display = first.display ?? fact.text;
     return { concept: { system: first.system ?? '', code: first.code ?? '', ...(display ? { display } : {}) } };
@@ -234,8 +260,14 @@ export function assembleHistory(facts: PatientFacts, options: AssembleOptions): 
   }
 
   const matcher = mapping as LoadedMapping & MedicationMatcher;
-  const match = (codings: readonly Coding[]) =>
-    matcher.medicationMatch ? matcher.medicationMatch(codings) : { labels: mapping.medicationLabels(codings) };
+  const match = (codings: readonly Coding[]): { labels: string[]; matched?: Coding } => {
+    let found = cache.medication.get(codings);
+    if (!found) {
+      found = matcher.medicationMatch ? matcher.medicationMatch(codings) : { labels: mapping.medicationLabels(codings) };
+      cache.medication.set(codings, found);
+    }
+    return found;
+  };
   const statuses = config.medications.statuses;
 
   function medicationOf(fact: MedicationRequestFact, label: string): { codings: Coding[]; text?: string; ingredients: MedicationFact[] } | undefined {
@@ -285,7 +317,7 @@ export function assembleHistory(facts: PatientFacts, options: AssembleOptions): 
     const coding = matched ?? med.codings[0] ?? med.ingredients[0]?.codings[0];
     const concept: Concept = { system: coding?.system ?? '', code: coding?.code ?? '', ...(display ? { display } : {}) };
     sink?.occurrence('medication', labels.length > 0, concept);
-    const entry: MedicationEntry = { concept, labels, source: label, status: fact.status };
+    const entry: MedicationEntry = { concept, labels: [...labels], source: label, status: fact.status };
     if (fact.authoredOn) entry.authoredOn = fact.authoredOn;
     enc.record.medications.push(entry);
   }
