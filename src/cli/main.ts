@@ -4,23 +4,42 @@ import { CliError } from './errors.ts';
 
 type Register = (program: Command) => void;
 
-// Loaded lazily so that `leader-cds synth` does not pay for onnxruntime or tfjs start-up.
-const areas: Array<() => Promise<{ register: Register }>> = [
-  () => import('./commands/mapping.ts'),
-  () => import('./commands/dataset.ts'),
-  () => import('./commands/evaluate.ts'),
-  () => import('./commands/serve.ts'),
-  () => import('./commands/synth.ts'),
-  () => import('./commands/teacher.ts'),
-  () => import('./commands/model.ts'),
-];
+// Each area is imported only when its command runs, so `leader-cds synth` does not pay for onnxruntime or tfjs
+// start-up; help and unknown commands load them all.
+const areas: Record<string, () => Promise<{ register: Register }>> = {
+  mapping: () => import('./commands/mapping.ts'),
+  dataset: () => import('./commands/dataset.ts'),
+  evaluate: () => import('./commands/evaluate.ts'),
+  serve: () => import('./commands/serve.ts'),
+  feedback: () => import('./commands/serve.ts'),
+  synth: () => import('./commands/synth.ts'),
+  prompt: () => import('./commands/teacher.ts'),
+  teacher: () => import('./commands/teacher.ts'),
+  distill: () => import('./commands/teacher.ts'),
+  train: () => import('./commands/model.ts'),
+  recommend: () => import('./commands/model.ts'),
+  models: () => import('./commands/models.ts'),
+  retrain: () => import('./commands/retrain.ts'),
+  worker: () => import('./commands/retrain.ts'),
+};
+
+async function registerAreas(program: Command, command: string | undefined): Promise<void> {
+  const loaders = command && areas[command] ? [areas[command]] : [...new Set(Object.values(areas))];
+  const loaded = new Set<unknown>();
+  for (const load of loaders) {
+    const area = await load();
+    if (loaded.has(area.register)) continue;
+    loaded.add(area.register);
+    area.register(program);
+  }
+}
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('leader-cds')
     .description('LEADER medication recommendation over FHIR R4 and CDS Hooks')
     .exitOverride()
     .showHelpAfterError();
-  for (const load of areas) (await load()).register(program);
+  await registerAreas(program, argv[2]);
   try {
     await program.parseAsync(argv);
     return 0;
