@@ -2,7 +2,7 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/model/tf/backend.ts';
+import { initBackend, parseBackendChoice } from '../../src/model/tf/backend.ts';
 import { registerFastKernels, unregisterFastKernels, fastKernelsEnabled } from '../../src/model/tf/kernels/register.ts';
 import { swapForm } from '../../src/model/tf/kernels/transpose.ts';
 
@@ -106,6 +106,12 @@ describe('backend selection', () => {
     const info = await initBackend('auto');
     assert.equal(info.name, 'wasm');
     assert.equal(tf.getBackend(), 'wasm');
+  });
+
+  test('--backend values: known names pass, others are refused with the list', () => {
+    assert.equal(parseBackendChoice('auto'), 'auto');
+    assert.equal(parseBackendChoice('wasm'), 'wasm');
+    assert.throws(() => parseBackendChoice('gpu'), /unknown backend 'gpu': expected one of auto, tensorflow, wasm, cpu/);
   });
 
   test('gradients and chained ops are available from tfjs-core', async () => {
