@@ -392,6 +392,74 @@ async function distill(opts: DistillCliOptions): Promise<void> {
   if (code !== 0) throw new CliError(`distill: student training failed (exit ${code})`, code);
 }
 
+interface MapCodesCliOptions {
+  model: string;
+  dataset: string;
+  encounter?: string;
+  teacher?: string;
+  minSimilarity: number;
+  backend: string;
+  json?: boolean;
+}
+
+/** Which codes of a dataset the student has never seen, and the known code each would be read as. */
+async function mapCodes(opts: MapCodesCliOptions): Promise<void> {
+  const { readModelDir } = await import('../../model/runtime/model-dir.ts');
+  const { ModelLoadError } = await import('../../model/runtime/errors.ts');
+  const { CodeNeighbours, substituteUnseenCodes, teacherNameEmbedder, trigramEmbedder } = await import('../../teacher/unseen-codes.ts');
+  await asCli(async () => {
+    const ds = await readDatasetFile(opts.dataset);
+    let files;
+    try {
+      files = await readModelDir(opts.model);
+    } catch (err) {
+      if (err instanceof ModelLoadError) throw new CliError(err.message, 2);
+      throw err;
+    }
+    const vocab = files.manifest.vocabularies;
+    let embed = trigramEmbedder();
+    let embedder = 'character trigrams';
+    let dispose = () => {};
+    if (opts.teacher) {
+      const { initBackend, parseBackendChoice } = await import('../../model/tf/backend.ts');
+      const { loadTeacher } = await import('../../teacher/artifact.ts');
+      await initBackend(parseBackendChoice(opts.backend));
+      const teacher = loadTeacher(opts.teacher);
+      embed = teacherNameEmbedder(teacher);
+      embedder = `teacher ${opts.teacher}`;
+      dispose = () => teacher.decoder.dispose();
+    }
+    try {
+      const named = (tokens: readonly string[]) => tokens.map((t) => ({ token: t, name: ds.names[t] ?? '' }));
+      const neighbours = { diagnosis: new CodeNeighbours(named(vocab.diagnoses), embed), procedure: new CodeNeighbours(named(vocab.procedures), embed) };
+      const records = opts.encounter ? [findRecord(ds, opts.dataset, opts.encounter)] : ds.records;
+      const known = { diagnoses: new Set(vocab.diagnoses), procedures: new Set(vocab.procedures) };
+      const results = records.map((r) => ({
+        encounter: r.encounterId,
+        substitutions: substituteUnseenCodes(r, { known, neighbours, names: ds.names, minSimilarity: opts.minSimilarity }).substitutions,
+      }));
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ embedder, minSimilarity: opts.minSimilarity, records: results.filter((r) => r.substitutions.length) }, null, 2)}\n`);
+        return;
+      }
+      const lines: string[] = [];
+      let total = 0;
+      for (const r of results) {
+        for (const s of r.substitutions) {
+          total++;
+          lines.push(
+            `${r.encounter}${s.encounter === 'current' ? '' : ` (earlier ${s.encounter})`}: ${s.kind} ${s.from} "${s.fromName}" -> ${s.to} "${s.toName}" (similarity ${s.similarity.toFixed(2)})`,
+          );
+        }
+      }
+      lines.push(`${total} unseen named codes mapped in ${results.filter((r) => r.substitutions.length).length} of ${records.length} records (embedder: ${embedder}, minimum similarity ${opts.minSimilarity})`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    } finally {
+      dispose();
+    }
+  });
+}
+
 export function register(program: Command): void {
   program
     .command('prompt')
@@ -472,6 +540,17 @@ export function register(program: Command): void {
     .option('--quiet', 'no progress output')
     .option('--json', 'print the result as JSON')
     .action(features_);
+  teacher
+    .command('map-codes')
+    .description('codes the student has never seen, each mapped to the nearest known code of the same kind by name embedding')
+    .requiredOption('--model <dir>', 'student model directory (its vocabularies are the known codes)')
+    .requiredOption('--dataset <file>', 'dataset file whose records (and names) to check')
+    .option('--encounter <id>', 'only this encounter')
+    .option('--teacher <dir>', 'embed names with this teacher (default: character trigrams)')
+    .option('--min-similarity <n>', 'cosine similarity below which a code stays unknown', numberOption('--min-similarity', { min: -1, max: 1 }), 0.3)
+    .option('--backend <name>', 'tfjs backend for --teacher: auto, tensorflow, wasm or cpu', 'auto')
+    .option('--json', 'print JSON')
+    .action(mapCodes);
   teacher
     .command('predict')
     .description('label probabilities from a trained teacher for the records of a dataset file')
