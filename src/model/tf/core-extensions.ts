@@ -20,7 +20,22 @@ export function registerCoreExtensions(): void {
   if (done) return;
   const needGradients = tf.getGradient('Sum') === undefined;
   const needChained = typeof (tf.Tensor.prototype as unknown as Record<string, unknown>)['sum'] !== 'function';
-  if (needGradients || needChained) require(bundlePath());
+  if (needGradients || needChained) {
+    const file = bundlePath();
+    try {
+      require(file);
+    } catch (err) {
+      // A damaged cache (disk full, manual edit) must not break training for good: rebuild once.
+      fs.rmSync(file, { force: true });
+      delete require.cache[file];
+      const rebuilt = bundlePath();
+      try {
+        require(rebuilt);
+      } catch (again) {
+        throw new Error(`cannot load the tfjs-core gradient bundle ${rebuilt}: ${String(again)} (first attempt: ${String(err)})`);
+      }
+    }
+  }
   if (tf.getGradient('Sum') === undefined) {
     throw new Error('tfjs-core gradients did not register: the bundled copy does not share the global engine');
   }
