@@ -248,6 +248,14 @@ describe('BatchMatMul forward and gradient', () => {
     });
   }
 
+  test('empty dimensions: zero inner size gives zeros, zero rows give an empty result', async () => {
+    await compareWithStock('empty matmul', () => [
+      tf.matMul(tf.zeros([3, 70, 0]), tf.zeros([3, 0, 80])),
+      tf.matMul(tf.zeros([2, 0, 64]), tf.ones([2, 64, 80])),
+      tf.matMul(tf.zeros([0, 8]), tf.ones([8, 5]), false, false),
+    ]);
+  });
+
   test('broadcast: a [5,4] x b [3,4,6] (shared left operand)', async () => {
     const a = randn([5, 4], 31);
     const b = randn([3, 4, 6], 32);

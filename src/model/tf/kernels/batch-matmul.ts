@@ -2,13 +2,12 @@
 // (untransposed) matrix product; with transposeA/transposeB or a batch it runs a naive loop that
 // is up to ~10x slower. Two fast paths, both plain XNNPACK products over the same operands:
 // - b is one matrix shared by every batch entry (dense layers on [B, T, d], every 2-D product):
-//   fold a's batch into rows, materialise transposes with the blocked transpose, one 2-D call;
+//   fold a's batch into rows, materialise transposes (with our Transpose kernel), one 2-D call;
 // - a real batch on both sides (attention): materialise transposes, then one 2-D call per batch
 //   entry on slices of the wasm heap (registered as aliases of the operands, never copied).
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { kernelIO, sizeOf, type KernelIO } from './io.ts';
-
 
 /** The parts of the emscripten module behind BackendWasm that the split path drives directly. */
 interface RawWasm {
@@ -29,7 +28,7 @@ function rawBatchMatMul(backend: BackendWasm): { wasm: RawWasm; call: (...args: 
 }
 
 /** Runs the Transpose kernel registered for this backend (ours when installed). */
-function fastTranspose(io: KernelIO, x: tf.TensorInfo, perm: number[]): tf.TensorInfo | null {
+function transposeWith(io: KernelIO, x: tf.TensorInfo, perm: number[]): tf.TensorInfo | null {
   const kernel = tf.getKernel(tf.Transpose, 'wasm');
   if (!kernel) return null;
   return kernel.kernelFunc({ inputs: { x }, backend: io.backend, attrs: { perm } }) as tf.TensorInfo;
@@ -79,7 +78,7 @@ export function batchMatMulConfig(backendName: string, stock: tf.KernelConfig | 
       const swapLast = (r: number) => [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2];
       let a2: tf.TensorInfo;
       if (tA) {
-        const at = fastTranspose(io, a, swapLast(ra));
+        const at = transposeWith(io, a, swapLast(ra));
         if (!at) return stock.kernelFunc(args);
         temps.push(at);
         a2 = io.reshape(at, [batchA * m, k]);
@@ -87,7 +86,7 @@ export function batchMatMulConfig(backendName: string, stock: tf.KernelConfig | 
       temps.push(a2);
       let b2: tf.TensorInfo;
       if (tB) {
-        const bt = fastTranspose(io, b, swapLast(rb));
+        const bt = transposeWith(io, b, swapLast(rb));
         if (!bt) {
           temps.forEach((t) => io.dispose(t));
           return stock.kernelFunc(args);
@@ -117,21 +116,22 @@ function splitBatchMatMul(backend: BackendWasm, io: KernelIO, a: tf.TensorInfo, 
   const release = () => temps.forEach((t) => io.dispose(t));
   let A = a;
   if (tA) {
-    const t = fastTranspose(io, a, swapLast);
+    const t = transposeWith(io, a, swapLast);
     if (!t) return null;
     temps.push((A = t));
   }
   let B = b;
   if (tB) {
-    const t = fastTranspose(io, b, swapLast);
+    const t = transposeWith(io, b, swapLast);
     if (!t) {
       release();
       return null;
     }
     temps.push((B = t));
   }
-  const out = io.alloc([...a.shape.slice(0, -2), m, n], 'float32');
-  if (batch * m * n > 0) {
+  // An empty inner dimension gives zeros: XNNPACK is not asked to multiply nothing.
+  const out = io.alloc([...a.shape.slice(0, -2), m, n], 'float32', k === 0);
+  if (batch * m * n * k > 0) {
     const { wasm, call } = rawBatchMatMul(backend);
     const aBase = backend.getMemoryOffset(A.dataId);
     const bBase = backend.getMemoryOffset(B.dataId);
