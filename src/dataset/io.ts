@@ -1,7 +1,6 @@
 // Dataset files: JSON lines of a header, the records, the names and a summary (see types.ts), written as a stream.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import type { Dataset, DatasetHeader, DatasetNames, DatasetRecord, DatasetSummary } from './types.ts';
@@ -36,6 +35,11 @@ export class DatasetWriter {
 
   static async open(path: string, header: Omit<DatasetHeader, 'type' | 'format' | 'version' | 'createdAt'> & { createdAt?: string }): Promise<DatasetWriter> {
     const writer = new DatasetWriter(path);
+    // Fail here, naming the path, rather than after the whole input has been read.
+    await new Promise<void>((resolve, reject) => {
+      writer.out.once('ready', () => resolve());
+      writer.out.once('error', (err) => reject(new DatasetError(path, undefined, `cannot write: ${err.message}`)));
+    });
     const line: DatasetHeader = {
       type: 'header',
       format: 'leader-dataset',
@@ -95,8 +99,11 @@ export class DatasetWriter {
     };
     await this.writeLine(JSON.stringify(namesLine));
     await this.writeLine(JSON.stringify(summary));
-    this.out.end();
-    await once(this.out, 'finish');
+    await new Promise<void>((resolve) => {
+      if (this.failure) return resolve();
+      this.out.once('error', () => resolve());
+      this.out.end(() => resolve());
+    });
     const failure = this.failure as Error | undefined;
     if (failure) throw new DatasetError(this.path, undefined, `cannot write: ${failure.message}`);
     return summary;

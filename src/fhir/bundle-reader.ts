@@ -97,7 +97,11 @@ export function historyFromResources(
     const fact = extractResource(item.resource, ctx);
     if (!fact) continue;
     if (fact.type === 'Medication') medications.set(fact.fact.id, fact.fact);
-    else if (fact.type === 'Patient') bucket(fact.patientId).patient ??= fact.fact;
+    else if (fact.type === 'Patient') {
+      const facts = bucket(fact.patientId);
+      if (facts.patient) issues.add({ kind: 'duplicate-id', file: 'bundle', line: item.position, resource: `Patient/${fact.patientId}`, field: 'id', message: 'Patient id seen before (first kept)' });
+      else facts.patient = fact.fact;
+    }
     else if (fact.type === 'Encounter') bucket(fact.patientId).encounters.push(fact.fact);
     else if (fact.type === 'MedicationRequest') bucket(fact.patientId).requests.push(fact.fact);
     else bucket(fact.patientId).coded.push(fact.fact);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readDataset } from '../../src/dataset/io.ts';
@@ -56,6 +56,10 @@ test('bad mapping, bad folder and bad options exit non-zero with a message namin
   const folder = cli('dataset', 'build', '--mapping', mapping, '--input', join(input, 'nope'), '--out', join(input, 'x.jsonl'));
   assert.equal(folder.code, 2);
   assert.match(folder.stderr, /nope: folder not found/);
+  assert.equal(existsSync(join(input, 'x.jsonl')), false, 'no half-written dataset is left behind');
+  const out = cli('dataset', 'build', '--mapping', mapping, '--input', input, '--out', join(input, 'no-such-dir', 'x.jsonl'));
+  assert.equal(out.code, 2);
+  assert.match(out.stderr, /--out: .*no-such-dir\/x\.jsonl: cannot write: ENOENT/);
   const override = cli('mapping', 'check', '--mapping', mapping, '--input', input, '--concept-map', 'drug-names');
   assert.equal(override.code, 2);
   assert.match(override.stderr, /expected name=path/);

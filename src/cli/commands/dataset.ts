@@ -1,4 +1,5 @@
 // `leader-cds dataset build`: a bulk-export folder + mapping -> the training set (JSON lines) and its summary.
+import { rm } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { CliError } from '../errors.ts';
 import { asCliError, type BulkCommandOptions } from './mapping.ts';
@@ -16,24 +17,32 @@ async function build(opts: BulkCommandOptions & { out: string; json?: boolean })
   const { DatasetWriter } = await import('../../dataset/io.ts');
   await asCliError(async () => {
     const mapping = await loadMapping(opts.mapping, { conceptMaps: parseConceptMapOptions(opts.conceptMap) });
-    const progress = bulkProgressBar('reading');
-    let read;
-    try {
-      read = await readBulk(opts.input, { mapping, onProgress: progress.onProgress });
-    } finally {
-      progress.stop();
-    }
+    // Open the output first: a bad --out path fails before the input is read.
     let writer;
     try {
       writer = await DatasetWriter.open(opts.out, { mapping: mapping.name, labelSpace: mapping.labelSpace });
     } catch (err) {
-      throw new CliError(`--out ${opts.out}: ${(err as Error).message}`, 2);
+      throw new CliError(`--out: ${(err as Error).message}`, 2);
     }
+    const progress = bulkProgressBar('reading');
+    let read;
     const names = new Map<string, string>();
     const skipped: Record<string, number> = {};
-    for (const history of read.histories()) {
-      collectNames(history, mapping, names);
-      for (const record of recordsFromHistory(history, mapping, skipped)) await writer.write(record);
+    try {
+      try {
+        read = await readBulk(opts.input, { mapping, onProgress: progress.onProgress });
+      } finally {
+        progress.stop();
+      }
+      for (const history of read.histories()) {
+        collectNames(history, mapping, names);
+        for (const record of recordsFromHistory(history, mapping, skipped)) await writer.write(record);
+      }
+    } catch (err) {
+      // No half-written dataset left behind to be mistaken for a result.
+      await writer.close(names, skipped).catch(() => undefined);
+      await rm(opts.out, { force: true });
+      throw err;
     }
     const summary = await writer.close(names, skipped);
     if (opts.json) {
