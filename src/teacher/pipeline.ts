@@ -72,6 +72,7 @@ export function trainTeacher(o: TeacherTrainOptions): TeacherTrainResult {
   let decoder: Decoder;
   let tokenizer: TeacherTokenizer;
   let pretrain: TrainResult | undefined;
+  let built: ReturnType<typeof buildExamples> | undefined;
   let base: string;
   const modelDir = path.join(o.out, 'model');
   if (o.checkpoint) {
@@ -82,11 +83,12 @@ export function trainTeacher(o: TeacherTrainOptions): TeacherTrainResult {
     info(`base: ${base} (${loaded.config.modelType}, ${(decoder.parameterCount() / 1e6).toFixed(2)} M parameters)`);
   } else {
     base = 'model';
-    ({ decoder, tokenizer, pretrain } = scratchBase(o, modelDir, template, info));
+    ({ decoder, tokenizer, pretrain, built } = scratchBase(o, modelDir, template, info));
   }
 
   const maxTokens = Math.min(o.maxTokens, decoder.config.maxPositions);
-  const { examples, stats } = buildExamples(records, names, labels, tokenizer, { template, maxTokens });
+  // The scratch path already tokenised the prompts with the same tokenizer and budget.
+  const { examples, stats } = built ?? buildExamples(records, names, labels, tokenizer, { template, maxTokens });
   info(`fine-tuning examples: ${stats.examples}, mean ${stats.meanTokens.toFixed(1)} tokens, max ${stats.maxTokens}, truncated ${stats.truncated}`);
 
   decoder.attachHead(labels.length, o.seed + 1);
@@ -165,7 +167,7 @@ function scratchBase(
   modelDir: string,
   template: PromptTemplate,
   info: (m: string) => void,
-): { decoder: Decoder; tokenizer: TeacherTokenizer; pretrain?: TrainResult } {
+): { decoder: Decoder; tokenizer: TeacherTokenizer; pretrain?: TrainResult; built?: ReturnType<typeof buildExamples> } {
   const mark = path.join(modelDir, PRETRAINED_MARK);
   if (o.resume && existsSync(mark)) {
     info(`resume: pre-trained base found in ${modelDir}`);
@@ -193,7 +195,8 @@ function scratchBase(
   const decoder = Decoder.random(config, o.seed);
   info(`scratch decoder: ${(decoder.parameterCount() / 1e6).toFixed(2)} M parameters (d ${config.hiddenSize}, ${config.numLayers} layers, ${config.numHeads}/${config.numKvHeads} heads, context ${config.maxPositions})`);
   const maxTokens = Math.min(o.maxTokens, config.maxPositions);
-  const { examples } = buildExamples(records, names, datasetLabels(o.dataset), tokenizer, { template, maxTokens });
+  const built = buildExamples(records, names, datasetLabels(o.dataset), tokenizer, { template, maxTokens });
+  const { examples } = built;
   let pretrain: TrainResult | undefined;
   if (o.scratch.pretrainSteps > 0) {
     pretrain = pretrainLm(decoder, examples, {
@@ -212,5 +215,5 @@ function scratchBase(
   }
   saveHfCheckpoint(modelDir, decoder);
   writeFileAtomic(mark, JSON.stringify({ steps: o.scratch.pretrainSteps, finalLoss: pretrain?.losses.at(-1) ?? null }) + '\n');
-  return { decoder, tokenizer, ...(pretrain ? { pretrain } : {}) };
+  return { decoder, tokenizer, built, ...(pretrain ? { pretrain } : {}) };
 }

@@ -177,28 +177,46 @@ export function renderPrompt(record: DatasetRecord, names: Readonly<Record<strin
   const t = options.template ?? DEFAULT_TEMPLATE;
   const visits = t.maxHistory > 0 ? record.history.slice(-t.maxHistory) : [];
   const shownMax = visits.length;
-  const current = { diagnoses: [...record.diagnoses], procedures: [...record.procedures] };
-  let trimmed = 0;
+  const current = { diagnoses: record.diagnoses, procedures: record.procedures };
   const { maxTokens, count } = options;
   if (maxTokens !== undefined && !count) throw new PromptError('a token budget needs a token counter');
-  for (;;) {
+  const first = render(record, visits, current, names, t);
+  if (maxTokens === undefined || !count) return { text: first, shownVisits: visits.length, droppedForBudget: 0, trimmedCurrent: 0 };
+  let tokens = count(first);
+  if (tokens <= maxTokens) return { text: first, shownVisits: visits.length, droppedForBudget: 0, trimmedCurrent: 0, tokens };
+  // Oldest shown earlier encounter first (at most maxHistory renders).
+  while (visits.length > 0) {
+    visits.shift();
     const text = render(record, visits, current, names, t);
-    if (maxTokens === undefined || !count) return { text, shownVisits: visits.length, droppedForBudget: 0, trimmedCurrent: 0 };
-    const tokens = count(text);
-    if (tokens <= maxTokens) {
-      return { text, shownVisits: visits.length, droppedForBudget: shownMax - visits.length, trimmedCurrent: trimmed, tokens };
-    }
-    if (visits.length > 0) visits.shift();
-    else if (current.procedures.length > 0) {
-      current.procedures.pop();
-      trimmed++;
-    } else if (current.diagnoses.length > 1) {
-      current.diagnoses.pop();
-      trimmed++;
-    } else {
-      throw new PromptError(
-        `encounter ${record.encounterId}: the prompt needs ${tokens} tokens even without history and with one diagnosis; the budget is ${maxTokens}`,
-      );
-    }
+    tokens = count(text);
+    if (tokens <= maxTokens) return { text, shownVisits: visits.length, droppedForBudget: shownMax - visits.length, trimmedCurrent: 0, tokens };
   }
+  // Then the current encounter's lists, procedures from the end, then diagnoses from the end (one stays):
+  // keeping the first k items of [diagnoses..., procedures...] is exactly that order, and the token
+  // count grows with k, so a binary search finds the most that fit in O(log n) renders.
+  const items = [...record.diagnoses.map((d) => ({ kind: 'dx' as const, token: d })), ...record.procedures.map((p) => ({ kind: 'px' as const, token: p }))];
+  const renderKeeping = (k: number) => {
+    const kept = items.slice(0, k);
+    const cur = { diagnoses: kept.filter((i) => i.kind === 'dx').map((i) => i.token), procedures: kept.filter((i) => i.kind === 'px').map((i) => i.token) };
+    const text = render(record, visits, cur, names, t);
+    return { text, tokens: count(text) };
+  };
+  const minKeep = Math.min(1, record.diagnoses.length);
+  let best = renderKeeping(minKeep);
+  if (best.tokens > maxTokens) {
+    throw new PromptError(
+      `encounter ${record.encounterId}: the prompt needs ${best.tokens} tokens even without history and with one diagnosis; the budget is ${maxTokens}`,
+    );
+  }
+  let lo = minKeep;
+  let hi = items.length - 1; // items.length itself did not fit (the history-free render above)
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    const r = renderKeeping(mid);
+    if (r.tokens <= maxTokens) {
+      lo = mid;
+      best = r;
+    } else hi = mid - 1;
+  }
+  return { text: best.text, shownVisits: 0, droppedForBudget: shownMax, trimmedCurrent: items.length - lo, tokens: best.tokens };
 }

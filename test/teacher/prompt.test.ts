@@ -86,6 +86,20 @@ describe('LEADER prompts', () => {
     assert.match(tight.text, /In this encounter, the patient has diagnoses: Congestive heart failure/);
     assert.ok(tight.tokens! <= 40);
 
+    // Trimming keeps as many items as fit: one item more (in removal order) would exceed the budget.
+    for (const budget of [32, 35, 38, 42, 46, 50]) {
+      const r = renderPrompt(record, names, { maxTokens: budget, count: words });
+      const items = [...record.diagnoses, ...record.procedures];
+      const keep = items.length - r.trimmedCurrent;
+      const withOneMore = (k: number) => {
+        const kept = items.slice(0, k);
+        const rec = { ...record, history: [], diagnoses: kept.filter((x) => record.diagnoses.includes(x)), procedures: kept.filter((x) => record.procedures.includes(x)) };
+        return words(renderPrompt(rec, names).text.replace('had 0 earlier', 'had 4 earlier'));
+      };
+      assert.ok(r.tokens! <= budget);
+      if (keep < items.length) assert.ok(withOneMore(keep + 1) > budget, `budget ${budget}: ${keep} items kept but ${keep + 1} would fit`);
+    }
+
     assert.throws(() => renderPrompt(record, names, { maxTokens: 10, count: words }), (e: unknown) => e instanceof PromptError && /encounter e5: .* budget is 10/.test(e.message));
   });
 
