@@ -33,7 +33,8 @@ export class StudentRecommender implements Recommender {
     const o = this.options;
     const backend = await initBackend(o.backend ?? 'auto');
     ctx.onProgress?.({ type: 'message', text: `${this.name}: training on tfjs backend ${backend.name}` });
-    const alpha = o.alpha ?? defaultTrainOptions.alpha;
+    // With teacher features and no explicit weight, distil with the paper's MIMIC-III weight.
+    const alpha = o.alpha ?? (o.teacherStates ? 0.4 : defaultTrainOptions.alpha);
     if (alpha > 0 && !o.teacherStates) throw new Error(`${this.name}: alpha ${alpha} needs teacher features (teacherStates)`);
     const teacher = alpha > 0 && o.teacherStates ? await readTeacherFeatures(o.teacherStates) : undefined;
     const config = { ...defaultStudentConfig, ...o.config };
