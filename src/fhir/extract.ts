@@ -18,11 +18,10 @@ export class Interner {
     return value;
   }
   /** One shared (never mutated) array per distinct coding list: most resources repeat a few thousand codes. */
-  codings(list: Coding[]): Coding[] {
-    let key = '';
-    for (const c of list) key += `${c.system ?? ''}\u0001${c.code ?? ''}\u0001${c.display ?? ''}\u0002`;
-    const found = this.codingLists.get(key);
-    if (found !== undefined) return found;
+  codingList(key: string): Coding[] | undefined {
+    return this.codingLists.get(key);
+  }
+  keepCodingList(key: string, list: Coding[]): Coding[] {
     if (this.codingLists.size < this.limit) this.codingLists.set(key, list);
     return list;
   }
@@ -59,6 +58,17 @@ function obj(value: unknown): Json | undefined {
 function codingsOf(concept: unknown, intern: Interner): Coding[] {
   const coding = obj(concept)?.coding;
   if (!Array.isArray(coding)) return [];
+  // Look the list up by its raw text first: on a hit (the usual case) nothing is allocated or interned.
+  let key = '';
+  for (const item of coding) {
+    const c = obj(item);
+    const code = c && str(c.code);
+    if (!code) continue;
+    key += `${str(c.system) ?? ''}\u0001${code}\u0001${str(c.display) ?? ''}\u0002`;
+  }
+  if (key === '') return [];
+  const found = intern.codingList(key);
+  if (found) return found;
   const out: Coding[] = [];
   for (const item of coding) {
     const c = obj(item);
@@ -72,7 +82,7 @@ function codingsOf(concept: unknown, intern: Interner): Coding[] {
     if (display) compact.display = intern.get(display);
     out.push(compact);
   }
-  return out.length > 0 ? intern.codings(out) : out;
+  return intern.keepCodingList(key, out);
 }
 
 function issue(ctx: ExtractContext, kind: Parameters<IssueLog['add']>[0]['kind'], resource: string, field: string, message: string): void {
