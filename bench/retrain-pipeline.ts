@@ -375,9 +375,12 @@ async function bench(): Promise<void> {
     const rs = results.get(mode)!;
     const last = rs.at(-1)!;
     const detail = last.workers.length
-      ? `tasks per worker ${last.workers.map((w) => w.tasks).join(' + ')}, worker CPU ${last.workers.map((w) => w.cpuSeconds.toFixed(0)).join(' + ')} s`
+      ? `tasks per worker ${last.workers.map((w) => w.tasks).join(' + ')}, worker CPU ${last.workers.map((w) => w.cpuSeconds.toFixed(0)).join(' + ')} s, coordinator CPU ${last.coordinatorCpuSeconds.toFixed(0)} s`
       : `coordinator CPU ${last.coordinatorCpuSeconds.toFixed(0)} s`;
     out.push(`  ${MODES[mode].label}: ${detail}; server (bench process) CPU ${last.serverCpuSeconds?.toFixed(0) ?? '?'} s; dataset ${fmtInt(last.patients)} patients, ${fmtInt(last.encounters)} encounters`);
+    // CPU seconds do not grow with the machine's load the way wall seconds do (Redis's own CPU is not counted).
+    const cpuSeconds = median(rs.map((r) => r.coordinatorCpuSeconds + (r.serverCpuSeconds ?? 0) + r.workers.reduce((a, w) => a + w.cpuSeconds, 0)));
+    out.push(`    CPU (coordinator + workers + server${runs > 1 ? ', median' : ''}): ${cpuSeconds.toFixed(0)} s = ${fmtInt(lines / cpuSeconds)} resources per CPU second`);
   }
   if (wall.has('bull1') && wall.has('bull2')) {
     out.push('');
