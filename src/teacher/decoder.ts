@@ -255,7 +255,8 @@ export class Decoder {
           throw new DecoderError(`${source}: adapter tensor "${name}" has shape [${t.shape.join(', ')}], expected [${want.join(', ')}]`);
         }
         const tt = transpose2d(t);
-        v.assign(tf.tensor(tt.data, tt.shape, 'float32'));
+        // Inside tidy: assign keeps the data, the temporary tensor handle is released.
+        tf.tidy(() => v.assign(tf.tensor(tt.data, tt.shape, 'float32')));
       }
     }
   }
@@ -318,7 +319,7 @@ export class Decoder {
     const scale = loraScale(this.lora);
     for (const [module, ad] of this.adapters) {
       const w = this.param(`${module}.weight`);
-      w.assign(tf.tidy(() => tf.add(w, tf.mul(tf.matMul(ad.a, ad.b), scale))));
+      tf.tidy(() => w.assign(tf.add(w, tf.mul(tf.matMul(ad.a, ad.b), scale))));
     }
     this.disposeAdapters();
     this.lora = null;

@@ -46,13 +46,12 @@ export class AdamW {
       this.m.set(key, m!);
       this.v.set(key, v!);
       const decay = this.weightDecay > 0 && w.rank >= 2 ? this.weightDecay : 0;
-      w.assign(
-        tf.tidy(() => {
-          const update = tf.div(tf.div(m!, bc1), tf.add(tf.sqrt(tf.div(v!, bc2)), this.epsilon));
-          const decayed = decay > 0 ? tf.mul(w, 1 - lr * decay) : w;
-          return tf.sub(decayed, tf.mul(update, lr));
-        }),
-      );
+      // Inside tidy: assign keeps the new data, the temporary handles are released (no leak per step).
+      tf.tidy(() => {
+        const update = tf.div(tf.div(m!, bc1), tf.add(tf.sqrt(tf.div(v!, bc2)), this.epsilon));
+        const decayed = decay > 0 ? tf.mul(w, 1 - lr * decay) : w;
+        w.assign(tf.sub(decayed, tf.mul(update, lr)));
+      });
     });
   }
 

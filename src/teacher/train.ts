@@ -253,7 +253,7 @@ function loadState(file: string, fingerprint: string, vars: tf.Variable[], optim
     const name = `var/${stateKey(v)}`;
     if (!f.has(name)) throw new TrainingError(`${file}: tensor "${name}" is missing`);
     const t = f.tensor(name);
-    v.assign(tf.tensor(t.data, t.shape, 'float32'));
+    tf.tidy(() => v.assign(tf.tensor(t.data, t.shape, 'float32')));
   }
   optimizer.loadState(step, (n) => (f.has(n) ? f.tensor(n) : undefined), vars);
   return step;
