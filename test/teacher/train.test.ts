@@ -67,7 +67,9 @@ describe('teacher training', () => {
     m.attachLora(DEFAULT_LORA, 6);
     const baseBefore = m.baseTensors();
     const before = evalLoss(m, examples.slice(0, 24));
+    const tensorsBefore = tf.memory().numTensors;
     finetuneClassifier(m, examples, { ...base, batchSize: 4, accumulation: 2, learningRate: 5e-3, steps: 12 });
+    assert.equal(tf.memory().numTensors, tensorsBefore, 'training must not leak tensors');
     const after = evalLoss(m, examples.slice(0, 24));
     assert.ok(after < before, `BCE ${before} -> ${after}`);
     const baseAfter = m.baseTensors();
