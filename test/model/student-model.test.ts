@@ -129,3 +129,19 @@ test('a short training run beats a random ranking on validation PR-AUC, with ear
   assert.ok(events.includes('epoch'));
   assert.equal(trained.report.curve!.length, trained.report.epochsRun);
 });
+
+test('the replacement Sum and Mean gradients give the stock values', async () => {
+  const { installReductionGradients } = await import('../../src/model/student/reduction-gradients.ts');
+  installReductionGradients();
+  const rng = new SeededRandom(3);
+  const x = tf.tensor3d(Array.from({ length: 2 * 3 * 4 }, () => rng.normal()), [2, 3, 4]);
+  const w = tf.tensor3d(Array.from({ length: 2 * 3 * 4 }, () => rng.normal()), [2, 3, 4]);
+  // d/dx sum_k (sum_axis(x * w))_k * c = w * c broadcast back over the reduced axis
+  for (const [axis, keep] of [[1, false], [-1, true], [[0, 2], false]] as const) {
+    const sumGrad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.sum(tf.mul(t, w), axis as number | number[], keep), 2)))(x);
+    assert.deepEqual(Array.from(sumGrad.dataSync()).map((v) => v.toFixed(5)), Array.from(tf.mul(w, 2).dataSync()).map((v) => v.toFixed(5)));
+    const n = ([] as number[]).concat(axis).reduce((a, ax) => a * x.shape[ax < 0 ? ax + 3 : ax]!, 1);
+    const meanGrad = tf.grad((t: tf.Tensor) => tf.sum(tf.mean(tf.mul(t, w), axis as number | number[], keep)))(x);
+    assert.deepEqual(Array.from(meanGrad.dataSync()).map((v) => v.toFixed(5)), Array.from(tf.div(w, n).dataSync()).map((v) => v.toFixed(5)));
+  }
+});

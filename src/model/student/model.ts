@@ -142,12 +142,24 @@ export class StudentModel {
     // Medication sequence = [profile prompt, meds of the earlier encounters]; the prompt slot is always present.
     const medSeq = tf.concat([tf.expandDims(prompt, 1), med.sets], 1);
     const medMask = tf.concat([tf.ones([batch, 1]), med.visitMask], 1);
-    const pooled = [
+    // The encounter block's weights are shared by the three sequences: run them as one stacked batch
+    // (padded to a common length; padding is masked) instead of three calls.
+    const seqs: Array<[tf.Tensor, tf.Tensor]> = [
       [diag.sets, diag.visitMask],
       [proc.sets, proc.visitMask],
       [medSeq, medMask],
-    ].map(([seq, mask]) => StudentModel.maskedMean(this.block('visit', seq!, mask!), mask!));
-    const z = this.linear(tf.relu(tf.concat(pooled, 1)), 'head1') as tf.Tensor2D;
+    ];
+    const length = Math.max(...seqs.map(([seq]) => seq.shape[1]!));
+    const padTo = (t: tf.Tensor, rank3: boolean) => {
+      const extra = length - t.shape[1]!;
+      if (extra === 0) return t;
+      return tf.pad(t, rank3 ? [[0, 0], [0, extra], [0, 0]] : [[0, 0], [0, extra]]);
+    };
+    const stackedSeq = tf.concat(seqs.map(([seq]) => padTo(seq, true)), 0);
+    const stackedMask = tf.concat(seqs.map(([, mask]) => padTo(mask, false)), 0);
+    const pooled = StudentModel.maskedMean(this.block('visit', stackedSeq, stackedMask), stackedMask);
+    const cat = tf.concat(tf.split(pooled, 3, 0), 1);
+    const z = this.linear(tf.relu(cat), 'head1') as tf.Tensor2D;
     const logits = this.linear(tf.relu(z), 'head2') as tf.Tensor2D;
     return { logits, z, prompt };
   }

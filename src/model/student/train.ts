@@ -7,6 +7,7 @@ import { SeededRandom } from '../../eval/random.ts';
 import type { StudentConfig } from './config.ts';
 import { Encoder } from './encode.ts';
 import { alignmentLoss, bceWithLogits, mse } from './loss.ts';
+import { installReductionGradients } from './reduction-gradients.ts';
 import { batchTensors, disposeBatch, StudentModel } from './model.ts';
 import type { TeacherFeatures } from './teacher-features.ts';
 import { buildVocabularies, VocabIndex, type Vocabularies } from './vocab.ts';
@@ -148,6 +149,7 @@ export async function trainStudent(
   const started = performance.now();
   if (train.length === 0) throw new TrainingError('no training records');
   const { config, alpha, beta, teacher } = options;
+  installReductionGradients();
   if (alpha > 0) {
     if (!teacher) throw new TrainingError('alpha > 0 (distillation) needs teacher features (--teacher-features)');
     const missing = train.filter((r) => !teacher.get(r.patientId, r.encounterId));
