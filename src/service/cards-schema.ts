@@ -22,7 +22,8 @@ export const ActionSchema = z
     type: z.enum(['create', 'update', 'delete']),
     description: nonEmpty,
     resource: ResourceSchema.optional(),
-    resourceId: z.array(nonEmpty).min(1).optional(),
+    // 2.0's text and its test kits use a string; the project contract (and 3.0 drafts) an array: accept both.
+    resourceId: z.union([nonEmpty, z.array(nonEmpty).min(1)]).optional(),
   })
   .strict()
   .superRefine((a, ctx) => {

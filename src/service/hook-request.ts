@@ -1,6 +1,7 @@
 // Validation of the generic CDS Hooks 2.0 request envelope; hook-specific context checks belong to the handlers.
 import { z } from 'zod';
 import { ServiceError, type HookRequest } from './contracts.ts';
+import { checkFhirShape } from './fhir-shape.ts';
 
 const FhirAuthorizationSchema = z
   .object({
@@ -49,6 +50,8 @@ export function parseHookRequest(body: unknown): HookRequest {
     throw new ServiceError('invalid', `invalid hook request: ${message}`, [...new Set(issues.map((i) => i.path.join('.')))].filter((p) => p));
   }
   const r = result.data;
+  const problem = checkFhirShape(r.context, 'context') ?? (r.prefetch !== undefined ? checkFhirShape(r.prefetch, 'prefetch') : undefined);
+  if (problem) throw new ServiceError('invalid', `invalid hook request: ${problem.path}: ${problem.message}`, [problem.path]);
   const request: HookRequest = { hook: r.hook, hookInstance: r.hookInstance, context: r.context };
   if (r.fhirServer !== undefined) request.fhirServer = r.fhirServer;
   if (r.fhirAuthorization !== undefined) {

@@ -44,16 +44,27 @@ export function modelPort(runtime: StudentRuntime, mapping: LoadedMapping, obser
   };
 }
 
+/** The FHIR bundle reader and serving-time record builder as the handlers' history port. */
+export async function historyPort(): Promise<HistoryBuilder> {
+  const [{ historyFromResources }, { recordForEncounter }] = await Promise.all([import('../fhir/bundle-reader.ts'), import('../dataset/records.ts')]);
+  return {
+    historyFromResources: (resources, mapping, patientId) => {
+      const read = historyFromResources(resources, mapping, patientId);
+      return { history: read.history, issues: read.issues };
+    },
+    recordForEncounter,
+  };
+}
+
 /** Loads the mapping and model named by the config and builds the hook handlers. */
 export async function loadHookServices(deps: WiringDeps): Promise<CdsService[]> {
   const { config, logger } = deps;
   // Imported here so that the edge's tests and the CLI's other commands do not load onnxruntime.
-  const [{ loadMapping }, { StudentRuntime }, { historyFromResources }, { recordForEncounter }, { createHookServices }] = await Promise.all([
+  const [{ loadMapping }, { StudentRuntime }, { createHookServices }, history] = await Promise.all([
     import('../mapping/load.ts'),
     import('../model/runtime/session.ts'),
-    import('../fhir/bundle-reader.ts'),
-    import('../dataset/records.ts'),
     import('./hooks/services.ts'),
+    historyPort(),
   ]);
   const mapping = await loadMapping(config.mapping.path);
   // One intra-op thread: batch-1 latency is lowest, and the other core serves concurrent requests.
@@ -65,13 +76,6 @@ export async function loadHookServices(deps: WiringDeps): Promise<CdsService[]> 
   if (runtime.manifest.labelSpace !== undefined && runtime.manifest.labelSpace !== mapping.labelSpace)
     logger.warn({ model: runtime.manifest.labelSpace, mapping: mapping.labelSpace }, 'the model and the mapping use different label spaces');
   const metricsPort = hookMetricsPort(deps.metrics);
-  const history: HistoryBuilder = {
-    historyFromResources: (resources, m, patientId) => {
-      const read = historyFromResources(resources, m, patientId);
-      return { history: read.history, issues: read.issues };
-    },
-    recordForEncounter,
-  };
   return createHookServices({
     model: modelPort(runtime, mapping, metricsPort.inference),
     mapping,

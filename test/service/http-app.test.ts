@@ -5,10 +5,13 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it, after } from 'node:test';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import express from 'express';
 import request from 'supertest';
 import type { CdsService } from '../../src/service/contracts.ts';
-import { CdsResponseSchema, describeResponseProblems } from '../../src/service/cards-schema.ts';
+import { CardSchema, CdsResponseSchema, describeResponseProblems } from '../../src/service/cards-schema.ts';
+import { projectRoot } from '../../src/service/config.ts';
 import { ACCESS_TOKEN, buildTestApp, echoService, orderSelectRequest, orderSignRequest } from './http-fixture.ts';
 
 function assertOutcome(body: unknown, code?: string): void {
@@ -24,6 +27,20 @@ async function listen(app: express.Express): Promise<{ server: Server; url: stri
   await once(server, 'listening');
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
+
+const SHARED = path.resolve(projectRoot, '../shared/fixtures/cds-hooks');
+
+describe('the public CRD test kit requests (../shared/fixtures/cds-hooks)', { skip: existsSync(SHARED) ? false : `skipped: ${SHARED} is absent` }, () => {
+  it('passes the edge envelope and shape checks and reaches the handler', async () => {
+    const t = buildTestApp();
+    for (const [file, id] of [['order_select_hook_request.json', 'echo-select'], ['order_sign_hook_request.json', 'echo-sign']] as const) {
+      const body = JSON.parse(readFileSync(path.join(SHARED, file), 'utf8')) as Record<string, unknown>;
+      // The kit's requests carry no prefetch and point at an unreachable FHIR server: the echo handler answers 412.
+      const res = await request(t.app).post(`/cds-services/${id}`).send(body);
+      assert.ok([200, 412].includes(res.status), `${file}: ${res.status} ${JSON.stringify(res.body)}`);
+    }
+  });
+});
 
 describe('discovery', () => {
   it('lists each service with hook, id, description, title and prefetch, omitting empty fields', async () => {
@@ -88,6 +105,29 @@ describe('hook calls', () => {
       assert.ok(res.body.issue[0].expression.includes(expression), JSON.stringify(res.body));
     });
 
+  type Loose = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- test mutations reach into arbitrary JSON
+  const draftOf = (r: Record<string, unknown>): Loose => (r.context as Loose).draftOrders.entry[0].resource;
+  const shapeCases: Array<[string, (r: Record<string, unknown>) => void, string]> = [
+    ['a reference that is a number', (r) => void (draftOf(r).subject = { reference: 42 }), 'context.draftOrders.entry[0].resource.subject.reference'],
+    ['a coding code that is an object', (r) => void (draftOf(r).medicationCodeableConcept.coding[0].code = {}), 'context.draftOrders.entry[0].resource.medicationCodeableConcept.coding[0].code'],
+    ['Bundle.entry not an array', (r) => void ((r.prefetch as Loose).conditions.entry = { resource: {} }), 'prefetch.conditions.entry'],
+    ['an entry resource without resourceType', (r) => void ((r.prefetch as Loose).conditions.entry = [{ resource: { id: 'c1' } }]), 'prefetch.conditions.entry[0].resource'],
+    ['nesting 100 levels deep', (r) => {
+      let deep: unknown = 'bottom';
+      for (let i = 0; i < 100; i++) deep = [deep];
+      (r.context as Record<string, unknown>).extension = deep;
+    }, 'context.extension'],
+  ];
+  for (const [name, mutate, expression] of shapeCases)
+    it(`400 naming the element for ${name}`, async () => {
+      const t = buildTestApp();
+      const body = orderSelectRequest();
+      mutate(body);
+      const res = await request(t.app).post('/cds-services/echo-select').send(body).expect(400);
+      assertOutcome(res.body, 'invalid');
+      assert.ok(res.body.issue[0].expression[0].startsWith(expression), JSON.stringify(res.body.issue[0]));
+    });
+
   const contextCases: Array<[string, (c: Record<string, unknown>) => void]> = [
     ['missing patientId', (c) => delete c.patientId],
     ['draftOrders not a Bundle', (c) => (c.draftOrders = { resourceType: 'Patient' })],
@@ -117,6 +157,13 @@ describe('hook calls', () => {
     assertOutcome(huge.body, 'too-costly');
     const scalar = await request(t.app).post('/cds-services/echo-select').set('Content-Type', 'application/json').send('"just a string"').expect(400);
     assertOutcome(scalar.body, 'invalid');
+  });
+
+  it('400 for nesting far deeper than JSON parsing allows', async () => {
+    const t = buildTestApp();
+    const text = `{"hook":"order-select","context":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
+    const res = await request(t.app).post('/cds-services/echo-select').set('Content-Type', 'application/json').send(text).expect(400);
+    assertOutcome(res.body, 'invalid');
   });
 
   it('404 for an unknown service or route, 405 for a wrong method', async () => {
@@ -324,5 +371,27 @@ describe('CORS, request ids, logs and metrics', () => {
     assert.match(res.text, /leader_cds_http_requests_total\{route="\/cds-services\/:id",method="POST",status="400"\} 1/);
     assert.match(res.text, /leader_cds_hook_duration_seconds_count\{hook="order-select",service="echo-select",status="2xx"\} 1/);
     assert.match(res.text, /leader_cds_cards_returned_total\{service="echo-select"\} 1/);
+  });
+});
+
+describe('card schema', () => {
+  it('accepts the CRD test kit valid cards (../shared) and refuses the classic mistakes', { skip: existsSync(SHARED) ? false : `skipped: ${SHARED} is absent` }, () => {
+    const cards = JSON.parse(readFileSync(path.join(SHARED, 'valid_cards.json'), 'utf8')) as unknown[];
+    for (const [i, card] of cards.entries()) assert.ok(CardSchema.safeParse(card).success, `card ${i}: ${JSON.stringify(CardSchema.safeParse(card).error?.issues)}`);
+  });
+
+  it('refuses an over-long summary, hard-stop, suggestions without selectionBehavior, null optionals, appContext on absolute links', () => {
+    const base = { summary: 'ok', indicator: 'info', source: { label: 'x' } };
+    assert.ok(CardSchema.safeParse(base).success);
+    for (const bad of [
+      { ...base, summary: 's'.repeat(140) },
+      { ...base, indicator: 'hard-stop' },
+      { ...base, suggestions: [{ label: 'a' }] },
+      { ...base, detail: null },
+      { ...base, links: [{ label: 'l', url: 'https://x.example', type: 'absolute', appContext: 'c' }] },
+      { ...base, selectionBehavior: 'any', suggestions: [{ label: 'a', actions: [{ type: 'create', description: 'no resource' }] }] },
+      { ...base, source: {} },
+    ])
+      assert.equal(CardSchema.safeParse(bad).success, false, JSON.stringify(bad));
   });
 });
