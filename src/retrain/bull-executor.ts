@@ -15,6 +15,14 @@ export interface QueueSettings {
   /** Attempts per task, with exponential backoff. */
   attempts?: number;
   backoffMs?: number;
+  /** How often the coordinator checks on its tasks. */
+  pollMs?: number;
+  /** How long Redis may be unreachable before a run gives up with an error. */
+  redisDownTimeoutMs?: number;
+}
+
+export class QueueUnavailableError extends Error {
+  override name = 'QueueUnavailableError';
 }
 
 export interface Queues {
@@ -62,29 +70,67 @@ export class BullExecutor implements Executor {
     };
     this.queues.tasks.on('global:progress', relay);
     try {
-      const jobs: Array<Job<Task>> = [];
-      for (const task of tasks) {
-        const jobId = taskJobId(task);
-        let job = await this.queues.tasks.getJob(jobId);
-        // A job that failed for good in an earlier run gets a fresh set of attempts.
-        if (job && (await job.isFailed())) {
-          await job.remove();
-          job = null;
-        }
-        job ??= await this.queues.tasks.add('task', task, {
-          jobId,
-          attempts: this.queues.settings.attempts ?? 3,
-          backoff: { type: 'exponential', delay: this.queues.settings.backoffMs ?? 1000 },
-          removeOnComplete: 1000,
-          removeOnFail: 1000,
-        });
-        jobs.push(job);
-      }
-      return await Promise.all(jobs.map((job) => job.finished()));
+      return await Promise.all(tasks.map((task) => this.await(task)));
     } finally {
       this.queues.tasks.removeListener('global:progress', relay);
     }
   }
+
+  private async enqueue(task: Task): Promise<void> {
+    await this.queues.tasks.add('task', task, {
+      jobId: taskJobId(task),
+      attempts: this.queues.settings.attempts ?? 3,
+      backoff: { type: 'exponential', delay: this.queues.settings.backoffMs ?? 1000 },
+      removeOnComplete: 1000,
+      removeOnFail: 1000,
+    });
+  }
+
+  /**
+   * Waits for one task by polling its job rather than trusting events alone: if Redis restarts and forgets the job,
+   * the task is enqueued again (stages are idempotent and their artifacts are on disk); if Redis stays away longer
+   * than the bound, the run stops with a clear error instead of hanging.
+   */
+  private async await(task: Task): Promise<unknown> {
+    const jobId = taskJobId(task);
+    const pollMs = this.queues.settings.pollMs ?? 500;
+    const downBound = this.queues.settings.redisDownTimeoutMs ?? 120_000;
+    let lastContact = Date.now();
+    let first = true;
+    for (;;) {
+      try {
+        // While Redis is away, commands wait for the reconnect: bound each look so the down-time check runs.
+        const job = await Promise.race([
+          this.queues.tasks.getJob(jobId),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error('connect: Redis did not answer')), Math.max(2000, pollMs * 4)).unref()),
+        ]);
+        lastContact = Date.now();
+        if (!job) {
+          await this.enqueue(task);
+        } else if (await job.isCompleted()) {
+          return job.returnvalue;
+        } else if (await job.isFailed()) {
+          // A job that failed for good in an earlier run gets a fresh set of attempts; one of this run reports.
+          if (first) {
+            await job.remove();
+            await this.enqueue(task);
+          } else throw new Error(`${task.stage} failed: ${job.failedReason ?? 'unknown reason'}`);
+        }
+      } catch (err) {
+        if (!isConnectionError(err)) throw err;
+        if (Date.now() - lastContact > downBound) {
+          throw new QueueUnavailableError(`Redis has been unreachable for ${Math.round(downBound / 1000)} s while waiting for ${task.stage}; finished stages are kept and the next run resumes from them`);
+        }
+      }
+      first = false;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+}
+
+function isConnectionError(err: unknown): boolean {
+  const text = `${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? ''}`;
+  return /ECONNREFUSED|ECONNRESET|Connection is closed|connect|MaxRetriesPerRequest|Stream isn't writeable|EPIPE/i.test(text);
 }
 
 /** Processes stage tasks from the queue until closed; without a store, each task's own root is used. */

@@ -124,3 +124,37 @@ test('bull: a worker killed mid-task leaves it to another worker', { skip: redis
     await redis.stop();
   }
 });
+
+test('bull: Redis restarting empty mid-run loses no work, and Redis staying away stops the run with a clear error', { skip: redisAvailable() ? false : REDIS_SKIP }, async () => {
+  const redis = await startRedis();
+  const store = await freshStore();
+  const registry = wordRegistry();
+  const prefix = `r${Date.now()}`;
+  const settings = { redisUrl: redis.url, prefix, pollMs: 200, redisDownTimeoutMs: 4000, lockDurationMs: 2000, stalledIntervalMs: 1000 };
+  const coordinator = openQueues(settings);
+  const worker = openQueues(settings);
+  let again: Awaited<ReturnType<typeof startRedis>> | undefined;
+  try {
+    processTasks(worker, registry, store, 2);
+    const run = runPlan(wordPlan(TEXT, 4, 1500), registry, store, new BullExecutor(coordinator));
+    await new Promise((r) => setTimeout(r, 1000));
+    await redis.stop();
+    again = await startRedis(redis.port); // same port, no data: every job is forgotten
+    const results = await run;
+    assert.deepEqual(results.get('sum')!.outputs[0], { total: 120 });
+  } finally {
+    await Promise.all([coordinator.close(), worker.close()]);
+    await again?.stop();
+  }
+  const gone = await startRedis();
+  const lonely = openQueues({ ...settings, redisUrl: gone.url, prefix: `g${Date.now()}` });
+  try {
+    const plan = wordPlan(`${TEXT} extra`, 2, 0);
+    const run = runPlan(plan, registry, await freshStore(), new BullExecutor(lonely));
+    await new Promise((r) => setTimeout(r, 300));
+    await gone.stop();
+    await assert.rejects(run, /unreachable for 4 s/);
+  } finally {
+    await lonely.close();
+  }
+});
