@@ -1,7 +1,10 @@
-// HTTP load on loopback: order-select with full prefetch against the real service (real handlers, the ONNX
-// student, the configured mapping), at concurrency 1, 16 and 64, with the model-only time beside it.
+// HTTP load on loopback: order-select with full prefetch against the real service (`leader-cds serve` in its own
+// process: real handlers, the ONNX student, the configured mapping, info logs on), driven by autocannon from this
+// process at concurrency 1, 16 and 64, with the model-only time beside it.
 // `npm run bench:http` (model: $LEADER_CDS_MODEL_DIR or models/demo; seconds per level: $BENCH_SECONDS, default 8).
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,16 +14,13 @@ import { recordForEncounter } from '../src/dataset/records.ts';
 import { historyFromResources } from '../src/fhir/bundle-reader.ts';
 import { loadMapping } from '../src/mapping/load.ts';
 import { StudentRuntime } from '../src/model/runtime/session.ts';
-import { loadConfig } from '../src/service/config.ts';
-import { createLogger } from '../src/service/ops/logger.ts';
-import { startService } from '../src/service/server.ts';
+import { loadConfig, projectRoot } from '../src/service/config.ts';
 import { generatePatients } from '../src/synth/generator.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const work = mkdtempSync(path.join(tmpdir(), 'bench-http-'));
-const config = loadConfig({
-  env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LEADER_CDS_AUTH_MODE: 'disabled', LEADER_CDS_FEEDBACK_DB: path.join(work, 'feedback.sqlite') },
-});
+const serviceEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LEADER_CDS_AUTH_MODE: 'disabled', LEADER_CDS_FEEDBACK_DB: path.join(work, 'feedback.sqlite') };
+const config = loadConfig({ env: serviceEnv });
 if (!existsSync(path.join(config.model.dir, 'manifest.json'))) {
   console.error(`no model at ${config.model.dir}: train one (leader-cds train) or set LEADER_CDS_MODEL_DIR`);
   process.exit(2);
@@ -35,9 +35,16 @@ const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
-/** A synthetic patient with history; the last encounter is current and one of its orders is the selected draft. */
-function buildRequest(): { body: Record<string, unknown>; resources: FhirResource[]; patientId: string; encounterId: string } {
-  for (const { patient, resources } of generatePatients({ seed: 7, patients: 200 })) {
+interface Candidate {
+  body: Record<string, unknown>;
+  resources: FhirResource[];
+  patientId: string;
+  encounterId: string;
+}
+
+/** Synthetic patients with history; the last encounter is current and one of its orders is the selected draft. */
+function* candidates(): Generator<Candidate> {
+  for (const { patient, resources } of generatePatients({ seed: 7, patients: 400 })) {
     const encounters = resources.filter((r): r is Encounter => r.resourceType === 'Encounter');
     if (encounters.length < 4) continue;
     const current = encounters.at(-1)!;
@@ -71,9 +78,8 @@ function buildRequest(): { body: Record<string, unknown>; resources: FhirResourc
         medications,
       },
     };
-    return { body, resources: history, patientId: patient.id!, encounterId: current.id! };
+    yield { body, resources: history, patientId: patient.id!, encounterId: current.id! };
   }
-  throw new Error('no synthetic patient with enough history');
 }
 
 async function modelOnly(resources: FhirResource[], patientId: string, encounterId: string): Promise<{ p50: number; p99: number }> {
@@ -92,24 +98,52 @@ async function modelOnly(resources: FhirResource[], patientId: string, encounter
   return { p50: median(times), p99: pct(times, 99) };
 }
 
-const { body, resources, patientId, encounterId } = buildRequest();
+// The service in its own process, so that autocannon here does not share its event loop.
+const child = spawn(process.execPath, [path.join(projectRoot, 'bin/leader-cds.js'), 'serve'], { env: serviceEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+const base = await new Promise<string>((resolve, reject) => {
+  let port = 0;
+  const lines = createInterface({ input: child.stdout! });
+  lines.on('line', (line) => {
+    let entry: { msg?: string; port?: number; err?: { message?: string } };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      return;
+    }
+    if (entry.msg === 'listening' && entry.port) port = entry.port;
+    if (entry.msg === 'ready') resolve(`http://127.0.0.1:${port}`);
+    if (entry.msg?.startsWith('hook services failed')) reject(new Error(`service not ready: ${entry.err?.message ?? line}`));
+  });
+  child.once('exit', (code) => reject(new Error(`service exited with ${code}`)));
+});
+const stop = async (): Promise<void> => {
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  rmSync(work, { recursive: true, force: true });
+};
+const url = `${base}/cds-services/leader-order-select`;
+
+// A patient the model has advice for, so that the measured call builds and returns cards.
+let chosen: Candidate | undefined;
+let probeBody: { cards?: Array<{ summary: string }> } = {};
+for (const candidate of candidates()) {
+  const probe = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(candidate.body) });
+  const answer = (await probe.json()) as typeof probeBody;
+  if (probe.status !== 200) {
+    console.error(`probe call answered ${probe.status}: ${JSON.stringify(answer).slice(0, 400)}`);
+    await stop();
+    process.exit(2);
+  }
+  chosen ??= candidate;
+  if ((answer.cards?.length ?? 0) > 0) {
+    chosen = candidate;
+    probeBody = answer;
+    break;
+  }
+}
+if (!chosen) throw new Error('no synthetic patient with enough history');
+const { body, resources, patientId, encounterId } = chosen;
 const payload = JSON.stringify(body);
-const logger = createLogger('warn');
-const running = await startService(config, { logger, defaultMetrics: false });
-await running.loaded;
-if (!running.readiness.isReady()) {
-  console.error(`service not ready: ${running.readiness.reasons().join('; ')}`);
-  await running.shutdown();
-  process.exit(2);
-}
-const url = `${running.url}/cds-services/leader-order-select`;
-const probe = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload });
-const probeBody = (await probe.json()) as { cards?: Array<{ summary: string }> };
-if (probe.status !== 200) {
-  console.error(`probe call answered ${probe.status}: ${JSON.stringify(probeBody).slice(0, 400)}`);
-  await running.shutdown();
-  process.exit(2);
-}
 const model = await modelOnly(resources, patientId, encounterId);
 console.log(`model ${config.model.dir}, mapping ${path.basename(config.mapping.path)}, auth disabled, loopback, ${seconds} s per level`);
 console.log(`request: order-select, ${payload.length} bytes, full prefetch (${resources.length} resources), ${probeBody.cards?.length ?? 0} cards in the answer`);
@@ -133,10 +167,9 @@ for (const connections of [1, 16, 64]) {
       .padStart(7)}  ${String(result.non2xx).padStart(8)}  ${String(result.errors + result.timeouts).padStart(6)}`,
   );
 }
-const inference = await running.metrics.registry.getSingleMetric('leader_cds_model_inference_seconds')?.get();
-const values = (inference?.values ?? []) as Array<{ metricName?: string; value: number }>;
-const sum = values.filter((v) => v.metricName === 'leader_cds_model_inference_seconds_sum').reduce((a, v) => a + v.value, 0);
-const count = values.filter((v) => v.metricName === 'leader_cds_model_inference_seconds_count').reduce((a, v) => a + v.value, 0);
-if (count > 0) console.log(`\nmodel inference inside the service (metrics): ${count} runs, mean ${((sum / count) * 1000).toFixed(3)} ms`);
-await running.shutdown();
-rmSync(work, { recursive: true, force: true });
+// The service's own view: model time per call as its metrics record it (includes waiting for the session).
+const metricsText = await (await fetch(`${base}/metrics`)).text();
+const metric = (name: string): number => metricsText.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
+const count = metric('leader_cds_model_inference_seconds_count');
+if (count > 0) console.log(`\nmodel inference inside the service (metrics): ${count} runs, mean ${((metric('leader_cds_model_inference_seconds_sum') / count) * 1000).toFixed(3)} ms`);
+await stop();

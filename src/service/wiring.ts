@@ -44,6 +44,26 @@ export function modelPort(runtime: StudentRuntime, mapping: LoadedMapping, obser
   };
 }
 
+/** First runs of an ONNX session are slow; run a few before the service reports ready, not inside a client's budget. */
+export async function warmUp(runtime: StudentRuntime): Promise<void> {
+  const token = runtime.manifest.vocabularies.diagnoses.at(-1);
+  if (token === undefined) return;
+  const record: DatasetRecord = {
+    patientId: 'warm-up',
+    encounterId: 'warm-up',
+    visitIndex: 0,
+    patientVisits: 1,
+    start: new Date().toISOString(),
+    profile: {},
+    history: [],
+    diagnoses: [token],
+    procedures: [],
+    labels: [],
+  };
+  // Batch sizes like the handlers' (one record, or one per occluded code for explanations).
+  for (const size of [1, 8, 32, 1]) await runtime.predict(Array.from({ length: size }, () => record));
+}
+
 /** The FHIR bundle reader and serving-time record builder as the handlers' history port. */
 export async function historyPort(): Promise<HistoryBuilder> {
   const [{ historyFromResources }, { recordForEncounter }] = await Promise.all([import('../fhir/bundle-reader.ts'), import('../dataset/records.ts')]);
@@ -73,6 +93,7 @@ export async function loadHookServices(deps: WiringDeps): Promise<CdsService[]> 
     { model: runtime.manifest.modelVersion, modelDir: config.model.dir, mapping: mapping.name, labels: runtime.labels.length, provider: runtime.provider },
     'model and mapping loaded',
   );
+  await warmUp(runtime);
   if (runtime.manifest.labelSpace !== undefined && runtime.manifest.labelSpace !== mapping.labelSpace)
     logger.warn({ model: runtime.manifest.labelSpace, mapping: mapping.labelSpace }, 'the model and the mapping use different label spaces');
   const metricsPort = hookMetricsPort(deps.metrics);
