@@ -15,14 +15,16 @@ import { historyFromResources } from '../src/fhir/bundle-reader.ts';
 import { loadMapping } from '../src/mapping/load.ts';
 import { StudentRuntime } from '../src/model/runtime/session.ts';
 import { loadConfig, projectRoot } from '../src/service/config.ts';
+import { resolveModelDir } from '../src/service/wiring.ts';
 import { generatePatients } from '../src/synth/generator.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const work = mkdtempSync(path.join(tmpdir(), 'bench-http-'));
 const serviceEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LEADER_CDS_AUTH_MODE: 'disabled', LEADER_CDS_FEEDBACK_DB: path.join(work, 'feedback.sqlite') };
 const config = loadConfig({ env: serviceEnv });
-if (!existsSync(path.join(config.model.dir, 'manifest.json'))) {
-  console.error(`no model at ${config.model.dir}: train one (leader-cds train) or set LEADER_CDS_MODEL_DIR`);
+const modelDir = (await resolveModelDir(config)).dir;
+if (!existsSync(path.join(modelDir, 'manifest.json'))) {
+  console.error(`no model at ${modelDir}: train one (leader-cds train) or set LEADER_CDS_MODEL_DIR`);
   process.exit(2);
 }
 
@@ -84,7 +86,7 @@ function* candidates(): Generator<Candidate> {
 
 async function modelOnly(resources: FhirResource[], patientId: string, encounterId: string): Promise<{ p50: number; p99: number }> {
   const mapping = await loadMapping(config.mapping.path);
-  const runtime = await StudentRuntime.load(config.model.dir, { provider: 'cpu', threads: 1 });
+  const runtime = await StudentRuntime.load(modelDir, { provider: 'cpu', threads: 1 });
   const { history } = historyFromResources(resources, mapping, patientId);
   const index = history.encounters.findIndex((e) => e.id === encounterId);
   const record = recordForEncounter(history, index >= 0 ? index : history.encounters.length - 1, mapping);
@@ -145,7 +147,7 @@ if (!chosen) throw new Error('no synthetic patient with enough history');
 const { body, resources, patientId, encounterId } = chosen;
 const payload = JSON.stringify(body);
 const model = await modelOnly(resources, patientId, encounterId);
-console.log(`model ${config.model.dir}, mapping ${path.basename(config.mapping.path)}, auth disabled, loopback, ${seconds} s per level`);
+console.log(`model ${modelDir}, mapping ${path.basename(config.mapping.path)}, auth disabled, loopback, ${seconds} s per level`);
 console.log(`request: order-select, ${payload.length} bytes, full prefetch (${resources.length} resources), ${probeBody.cards?.length ?? 0} cards in the answer`);
 console.log(`model only (runtime.predict, batch 1, 2000 calls): p50 ${model.p50.toFixed(3)} ms, p99 ${model.p99.toFixed(3)} ms`);
 console.log('');

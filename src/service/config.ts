@@ -41,7 +41,8 @@ export const ServiceConfigSchema = z
     server: z
       .object({
         port: z.number().int().min(0).max(65535).default(8080),
-        host: z.string().min(1).default('0.0.0.0'),
+        /** Loopback by default: a development start with auth disabled must not be reachable from the network. */
+        host: z.string().min(1).default('127.0.0.1'),
         /** Public base URL as CDS clients call it (JWT `aud` is this plus the path). */
         baseUrl: z.string().url().optional(),
         bodyLimit: BodyLimit.default('1mb'),
@@ -51,7 +52,21 @@ export const ServiceConfigSchema = z
       })
       .strict()
       .default({}),
-    model: z.object({ dir: z.string().min(1).default('models/demo') }).strict().default({}),
+    model: z
+      .object({
+        /** A fixed model directory; when set, the registry is not consulted and nothing is hot-swapped. */
+        dir: z.string().min(1).optional(),
+        /** The model registry: the service answers with its current version and follows promotions. */
+        registry: z.string().min(1).default('models'),
+        /** Follow promotions without a restart (registry watch, plus Redis notices when `redis` is set). */
+        hotSwap: z.boolean().default(true),
+        /** Redis URL on which `models promote` and retraining runs announce promotions. */
+        redis: z.string().min(1).optional(),
+        /** How long a replaced model stays loaded for requests that started on it. */
+        swapGraceMs: z.number().int().positive().default(30_000),
+      })
+      .strict()
+      .default({}),
     mapping: z.object({ path: z.string().min(1).default('mappings/synthetic.json') }).strict().default({}),
     services: z.object({ definitionsDir: z.string().min(1).default('cds-hooks') }).strict().default({}),
     auth: z
@@ -117,6 +132,8 @@ const ENV: Array<{ name: string; path: string[]; as: 'string' | 'int' | 'bool' |
   { name: 'LEADER_CDS_BODY_LIMIT', path: ['server', 'bodyLimit'], as: 'size' },
   { name: 'LEADER_CDS_TIME_BUDGET_MS', path: ['server', 'timeBudgetMs'], as: 'int' },
   { name: 'LEADER_CDS_MODEL_DIR', path: ['model', 'dir'], as: 'string' },
+  { name: 'LEADER_CDS_MODEL_REGISTRY', path: ['model', 'registry'], as: 'string' },
+  { name: 'LEADER_CDS_REDIS_URL', path: ['model', 'redis'], as: 'string' },
   { name: 'LEADER_CDS_MAPPING', path: ['mapping', 'path'], as: 'string' },
   { name: 'LEADER_CDS_AUTH_MODE', path: ['auth', 'mode'], as: 'string' },
   { name: 'LEADER_CDS_AUTH_FORCE_DISABLED', path: ['auth', 'forceDisabled'], as: 'bool' },
@@ -126,7 +143,7 @@ const ENV: Array<{ name: string; path: string[]; as: 'string' | 'int' | 'bool' |
 ];
 
 /** Fields holding file paths: resolved against the config file's folder, or the project root otherwise. */
-const PATH_FIELDS: string[][] = [['model', 'dir'], ['mapping', 'path'], ['services', 'definitionsDir'], ['feedback', 'db']];
+const PATH_FIELDS: string[][] = [['model', 'dir'], ['model', 'registry'], ['mapping', 'path'], ['services', 'definitionsDir'], ['feedback', 'db']];
 
 export interface LoadConfigOptions {
   /** Config file (JSON or YAML); falls back to LEADER_CDS_CONFIG. */

@@ -14,7 +14,8 @@ import { createLogger } from './ops/logger.ts';
 import { createMetrics, type ServiceMetrics } from './ops/metrics.ts';
 import { Readiness } from './ops/readiness.ts';
 import { createShutdown } from './ops/shutdown.ts';
-import { loadHookServices, type WiringDeps } from './wiring.ts';
+import { loadModelServices, resolveModelDir, type WiringDeps } from './wiring.ts';
+import { ModelHotSwap } from './hot-swap.ts';
 
 export interface StartOptions {
   logger?: Logger;
@@ -34,6 +35,8 @@ export interface RunningService {
   logger: Logger;
   /** Resolves once the handlers are loaded (or failed to load: see readiness). */
   loaded: Promise<void>;
+  /** Follows registry promotions when the model comes from the registry. */
+  hotSwap?: ModelHotSwap;
   shutdown: () => Promise<void>;
 }
 
@@ -83,12 +86,33 @@ export async function startService(config: ServiceConfig, options: StartOptions 
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
   logger.info({ port: address.port, host: config.server.host, authMode: config.auth.mode, services: definitions.map((d) => d.id) }, 'listening');
 
-  const load = options.loadServices ?? loadHookServices;
-  const loaded = load({ config, metrics, feedbackStore, logger }).then(
-    (handlers) => {
-      services.push(...bindDefinitions(definitions, handlers));
+  const deps: WiringDeps = { config, metrics, feedbackStore, logger };
+  // New requests look their service up in this array; swapping its contents never touches a request in flight.
+  const apply = (handlers: CdsService[]) => services.splice(0, services.length, ...bindDefinitions(definitions, handlers));
+  let hotSwap: ModelHotSwap | undefined;
+  const loadAll = async (): Promise<void> => {
+    if (options.loadServices) {
+      apply(await options.loadServices(deps));
+      return;
+    }
+    const { dir, fromRegistry } = await resolveModelDir(config);
+    const first = await loadModelServices(deps, dir);
+    if (fromRegistry && config.model.hotSwap) {
+      hotSwap = new ModelHotSwap({
+        registryRoot: config.model.registry,
+        ...(config.model.redis ? { redisUrl: config.model.redis } : {}),
+        load: (next) => loadModelServices(deps, next),
+        apply: (loaded) => apply(loaded.services),
+        logger,
+        graceMs: config.model.swapGraceMs,
+      });
+      await hotSwap.start(first);
+    } else apply(first.services);
+  };
+  const loaded = loadAll().then(
+    () => {
       readiness.markReady('model');
-      logger.info({ services: services.map((s) => s.id) }, 'ready');
+      logger.info({ services: services.map((s) => s.id), model: hotSwap?.version }, 'ready');
     },
     (err: unknown) => {
       readiness.markFailed('model', err instanceof Error ? err.message : String(err));
@@ -101,7 +125,20 @@ export async function startService(config: ServiceConfig, options: StartOptions 
     timeoutMs: config.server.shutdownTimeoutMs,
     logger,
     beforeClose: () => readiness.markDraining(),
-    release: [() => feedbackStore.close()],
+    release: [() => feedbackStore.close(), async () => await hotSwap?.stop()],
   });
-  return { server, url, readiness, metrics, feedbackStore, auth, logger, loaded, shutdown };
+  return {
+    server,
+    url,
+    readiness,
+    metrics,
+    feedbackStore,
+    auth,
+    logger,
+    loaded,
+    shutdown,
+    get hotSwap() {
+      return hotSwap;
+    },
+  };
 }

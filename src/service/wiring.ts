@@ -6,6 +6,7 @@ import type { DatasetRecord } from '../dataset/types.ts';
 import type { LoadedMapping } from '../mapping/types.ts';
 import type { StudentRuntime } from '../model/runtime/session.ts';
 import type { CdsService } from './contracts.ts';
+import type { LoadedModelServices } from './hot-swap.ts';
 import type { ServiceConfig } from './config.ts';
 import { cardLogPort } from './feedback/card-log.ts';
 import type { FeedbackStore } from './feedback/store.ts';
@@ -76,8 +77,17 @@ export async function historyPort(): Promise<HistoryBuilder> {
   };
 }
 
-/** Loads the mapping and model named by the config and builds the hook handlers. */
-export async function loadHookServices(deps: WiringDeps): Promise<CdsService[]> {
+/** Which model directory to serve: the configured one, else the registry's current version. */
+export async function resolveModelDir(config: ServiceConfig): Promise<{ dir: string; fromRegistry: boolean }> {
+  if (config.model.dir) return { dir: config.model.dir, fromRegistry: false };
+  const { ModelRegistry } = await import('../retrain/registry.ts');
+  const current = await new ModelRegistry(config.model.registry).currentDir();
+  if (!current) throw new Error(`the model registry ${config.model.registry} has no current version (promote one with \`leader-cds models promote\`, or set model.dir)`);
+  return { dir: current.dir, fromRegistry: true };
+}
+
+/** Loads one model directory and builds the hook handlers on it; `close` releases the model. */
+export async function loadModelServices(deps: WiringDeps, modelDir: string): Promise<LoadedModelServices> {
   const { config, logger } = deps;
   // Imported here so that the edge's tests and the CLI's other commands do not load onnxruntime.
   const [{ loadMapping }, { StudentRuntime }, { createHookServices }, history] = await Promise.all([
@@ -88,16 +98,16 @@ export async function loadHookServices(deps: WiringDeps): Promise<CdsService[]> 
   ]);
   const mapping = await loadMapping(config.mapping.path);
   // One intra-op thread: batch-1 latency is lowest, and the other core serves concurrent requests.
-  const runtime = await StudentRuntime.load(config.model.dir, { provider: 'cpu', threads: 1 });
+  const runtime = await StudentRuntime.load(modelDir, { provider: 'cpu', threads: 1 });
   logger.info(
-    { model: runtime.manifest.modelVersion, modelDir: config.model.dir, mapping: mapping.name, labels: runtime.labels.length, provider: runtime.provider },
+    { model: runtime.manifest.modelVersion, modelDir, mapping: mapping.name, labels: runtime.labels.length, provider: runtime.provider },
     'model and mapping loaded',
   );
   await warmUp(runtime);
   if (runtime.manifest.labelSpace !== undefined && runtime.manifest.labelSpace !== mapping.labelSpace)
     logger.warn({ model: runtime.manifest.labelSpace, mapping: mapping.labelSpace }, 'the model and the mapping use different label spaces');
   const metricsPort = hookMetricsPort(deps.metrics);
-  return createHookServices({
+  const services = createHookServices({
     model: modelPort(runtime, mapping, metricsPort.inference),
     mapping,
     history,
@@ -105,4 +115,10 @@ export async function loadHookServices(deps: WiringDeps): Promise<CdsService[]> 
     cardLog: cardLogPort(deps.feedbackStore),
     definitionsDir: config.services.definitionsDir,
   });
+  return { version: runtime.manifest.modelVersion, services, close: () => runtime.close() };
+}
+
+/** Loads the mapping and the configured (or currently promoted) model and builds the hook handlers. */
+export async function loadHookServices(deps: WiringDeps): Promise<CdsService[]> {
+  return (await loadModelServices(deps, (await resolveModelDir(deps.config)).dir)).services;
 }
