@@ -6,6 +6,7 @@ import { transposeConfig } from './transpose.ts';
 import { batchMatMulConfig } from './batch-matmul.ts';
 import { identityConfig } from './identity.ts';
 import { reduceConfig } from './reduce.ts';
+import { tileConfig } from './tile.ts';
 
 export interface KernelOverride {
   kernelName: string;
@@ -18,6 +19,7 @@ export function fastKernelOverrides(backendName: string): KernelOverride[] {
     { kernelName: tf.UnsortedSegmentSum, make: (name) => unsortedSegmentSumConfig(name) },
     { kernelName: tf.GatherV2, make: gatherConfig },
     { kernelName: tf.Transpose, make: transposeConfig },
+    { kernelName: tf.Tile, make: tileConfig },
     ...[tf.Sum, tf.Mean, tf.Max, tf.Min].map((kernelName) => ({ kernelName, make: reduceConfig(kernelName) })),
   ];
   // The cpu backend's matMul is plain JS with strided access: folding and transposing gains nothing there.
