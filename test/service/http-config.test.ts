@@ -25,13 +25,18 @@ function fails(fn: () => unknown, ...patterns: RegExp[]): void {
 }
 
 describe('service configuration', () => {
-  it('has defaults that need no set-up: port 8080, demo model, synthetic mapping, auth disabled, var/ feedback db', () => {
+  it('has defaults that need no set-up: loopback port 8080, the registry (demo model), synthetic mapping, auth disabled, var/ feedback db', async () => {
     const c = loadConfig({ env: {} });
     assert.equal(c.server.port, 8080);
     assert.equal(c.server.timeBudgetMs, 300);
     assert.equal(c.server.bodyLimit, '1mb');
     assert.equal(c.auth.mode, 'disabled');
-    assert.equal(c.model.dir, path.join(projectRoot, 'models/demo'));
+    assert.equal(c.server.host, '127.0.0.1');
+    assert.equal(c.model.dir, undefined);
+    assert.equal(c.model.registry, path.join(projectRoot, 'models'));
+    assert.equal(c.model.hotSwap, true);
+    const { resolveModelDir } = await import('../../src/service/wiring.ts');
+    assert.deepEqual(await resolveModelDir(c), { dir: path.join(projectRoot, 'models/demo'), fromRegistry: true });
     assert.equal(c.mapping.path, path.join(projectRoot, 'mappings/synthetic.json'));
     assert.equal(c.feedback.db, path.join(projectRoot, 'var/feedback.sqlite'));
     assert.equal(c.services.definitionsDir, path.join(projectRoot, 'cds-hooks'));
