@@ -1,4 +1,4 @@
-// Training loop of LEADER(S): Adam, seeded init and shuffling, early stopping on validation PR-AUC.
+// Training loop of LEADER(S): Adam (fused, see adam.ts), seeded init and shuffling, early stopping on validation PR-AUC.
 import * as tf from '@tensorflow/tfjs-core';
 import type { DatasetRecord } from '../../dataset/types.ts';
 import type { FitProgress, FitReport } from '../../eval/method.ts';
@@ -6,6 +6,7 @@ import { meanAveragePrecision } from '../../eval/metrics.ts';
 import { SeededRandom } from '../../eval/random.ts';
 import type { StudentConfig } from './config.ts';
 import { Encoder } from './encode.ts';
+import { FusedAdam } from './adam.ts';
 import { alignmentLoss, bceWithLogits, mse } from './loss.ts';
 import { installReductionGradients } from './reduction-gradients.ts';
 import { batchTensors, disposeBatch, StudentModel } from './model.ts';
@@ -163,7 +164,8 @@ export async function trainStudent(
   const specs = parameterSpecs(config, index.sizes, vocab.labels.length, alpha > 0 ? teacher!.dim : undefined);
   const session = new StudentSession(config, vocab, initWeights(specs, options.seed));
   const { encoder, model } = session;
-  const optimizer = tf.train.adam(options.learningRate);
+  const optimizer = new FusedAdam({ learningRate: options.learningRate });
+  const trainable = [...session.variables.values()];
   const shuffler = new SeededRandom(options.seed + 1);
   const progress = options.onProgress ?? (() => {});
   const curve: NonNullable<FitReport['curve']> = [];
@@ -186,7 +188,7 @@ export async function trainStudent(
         const cur = useAlign ? encoder.currentMedications(records) : undefined;
         const curT = cur ? tf.tensor(cur.data, cur.shape, 'int32') : undefined;
         const hT = alpha > 0 ? tf.tensor2d(teacherBatch(teacher!, records), [records.length, teacher!.dim]) : undefined;
-        const cost = optimizer.minimize(() => {
+        const { value: cost, grads } = tf.variableGrads(() => {
           const out = model.forward(x);
           let loss = bceWithLogits(out.logits, y);
           if (curT) loss = tf.add(loss, tf.mul(beta, alignmentLoss(out.prompt, model.currentMedicationVector(curT))));
@@ -195,9 +197,10 @@ export async function trainStudent(
             loss = tf.add(loss, tf.mul(alpha, mse(proj, hT)));
           }
           return loss as tf.Scalar;
-        }, true);
-        lossSum += (cost!.dataSync()[0] ?? Number.NaN) * records.length;
-        tf.dispose([cost!, y, ...(curT ? [curT] : []), ...(hT ? [hT] : [])]);
+        }, trainable);
+        optimizer.apply(trainable, grads);
+        lossSum += (cost.dataSync()[0] ?? Number.NaN) * records.length;
+        tf.dispose([cost, ...Object.values(grads), y, ...(curT ? [curT] : []), ...(hT ? [hT] : [])]);
         disposeBatch(x);
       }
       const seconds = (performance.now() - t0) / 1000;
