@@ -90,14 +90,27 @@ describe('order-select', () => {
     const ppi = checkOrder(card.suggestions![1]!.actions![0]!.resource);
     assert.deepEqual(ppi.reasonReference?.map((r) => r.reference), ['Condition/enc-1-dx0']);
     assert.notEqual(card.suggestions![0]!.uuid, card.suggestions![1]!.uuid);
-    // Base record and every occluded variant in one batched call.
-    assert.equal(model.calls, 1);
-    assert.ok(model.batchSizes[0]! > 3);
+    // The record alone, then (a suggestion being shown) every occluded variant in one batched call.
+    assert.deepEqual(model.batchSizes.slice(0, 1), [1]);
+    assert.equal(model.calls, 2);
+    assert.ok(model.batchSizes[1]! > 3);
     // The card log knows which card carried which model version and labels.
     const entry = log.find((e) => e.cardUuid === card.uuid);
     assert.equal(entry?.modelVersion, 'fixture-1');
     assert.deepEqual(entry?.labels, ['C07A', 'A02B']);
     assert.equal(entry?.suggestions[0]?.uuid, card.suggestions![0]!.uuid);
+  });
+
+  test('no suggestion to show: the record is scored alone, no occlusion batch is run', async () => {
+    class StrictModel extends FixtureModel {
+      override readonly threshold: number = 0.999;
+    }
+    const model = new StrictModel();
+    const services = createHookServices({ model, mapping: testMapping(), history: fixtureHistory });
+    const select = services.find((s) => s.hook === 'order-select')!;
+    const res = await select.handle(selectRequest(context(), { prefetch: fullPrefetch(resources, 'pt-afib', 'enc-2') }), callContext());
+    assert.equal(suggestionCard(res), undefined);
+    assert.deepEqual(model.batchSizes, [1]);
   });
 
   test('never suggests what is already drafted, selected or active', async () => {

@@ -18,7 +18,7 @@ const weights: Record<string, Record<string, number>> = {
 export class FixtureModel implements MedicationModel {
   readonly version = 'fixture-1';
   readonly labels = Object.keys(labelCatalog).sort();
-  readonly threshold = 0.5;
+  readonly threshold: number = 0.5;
   calls = 0;
   batchSizes: number[] = [];
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import type { DatasetRecord } from '../../dataset/types.ts';
 import { INPUT_NAMES } from '../onnx/export.ts';
-import { Encoder, type EncodedBatch, type IndexTensor, type UnknownCode } from '../student/encode.ts';
+import { Encoder, type EncodedBatch, type IndexTensor, type PackedSets, type UnknownCode } from '../student/encode.ts';
 import { VocabIndex } from '../student/vocab.ts';
 import { ModelLoadError } from './errors.ts';
 import type { ModelManifest, TensorSpec } from './manifest.ts';
@@ -92,6 +92,35 @@ async function createSession(bytes: Uint8Array, options: LoadOptions, dir: strin
   } catch (err) {
     throw new ModelLoadError(`${dir}: onnxruntime cannot load model.onnx: ${(err as Error).message.split('\n')[0]}`);
   }
+}
+
+/**
+ * The same packed batch with identical code sets stored once and slots pointing at the shared row. The per-set
+ * transformer treats every row on its own, so the output is unchanged; its cost falls from one run per set to one
+ * per distinct set, which is most of the work when a batch holds near-copies of a record (occlusion variants).
+ */
+export function shareIdenticalSets(p: PackedSets): PackedSets {
+  const [rows, width] = p.codes.shape as [number, number];
+  const src = p.codes.data;
+  const rowOf = new Map<string, number>();
+  const remap = new Int32Array(rows);
+  const keep: number[] = [0];
+  for (let r = 1; r < rows; r++) {
+    const key = src.subarray(r * width, (r + 1) * width).join(',');
+    let to = rowOf.get(key);
+    if (to === undefined) {
+      to = keep.length;
+      keep.push(r);
+      rowOf.set(key, to);
+    }
+    remap[r] = to;
+  }
+  if (keep.length === rows) return p;
+  const codes = new Int32Array(keep.length * width);
+  keep.forEach((r, i) => codes.set(src.subarray(r * width, (r + 1) * width), i * width));
+  const slots = new Int32Array(p.slots.data.length);
+  for (let i = 0; i < slots.length; i++) slots[i] = remap[p.slots.data[i]!]!;
+  return { codes: { data: codes, shape: [keep.length, width] }, slots: { data: slots, shape: [...p.slots.shape] } };
 }
 
 export class StudentRuntime {
@@ -180,7 +209,8 @@ export class StudentRuntime {
     if (usable.length === 0) return results;
     const batch = usable.length === records.length ? probe : this.encoder.encode(usable);
     const unknown = batch.unknown;
-    const out = await this.session.run(this.feeds(batch), ['probabilities']);
+    const shared = { ...batch, diagnoses: shareIdenticalSets(batch.diagnoses), procedures: shareIdenticalSets(batch.procedures), medications: shareIdenticalSets(batch.medications) };
+    const out = await this.session.run(this.feeds(shared), ['probabilities']);
     const probs = out.probabilities!.data as Float32Array;
     let k = 0;
     records.forEach((_, i) => {

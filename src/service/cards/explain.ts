@@ -1,5 +1,5 @@
 // Why a label scored high: occlusion. Each input of the record is removed in turn and the record re-scored;
-// the base record and every variant go to the model in ONE batched predict call.
+// every variant goes to the model in ONE batched predict call, and only once a suggestion is to be shown.
 import type { DatasetRecord } from '../../dataset/types.ts';
 import type { MedicationModel } from '../hooks/ports.ts';
 
@@ -64,17 +64,27 @@ export function withoutInput(record: DatasetRecord, input: ModelInput): DatasetR
   }
 }
 
-export async function scoreWithOcclusion(model: MedicationModel, record: DatasetRecord, bound = 64): Promise<ScoredRecord> {
-  const inputs = occlusionInputs(record, bound);
-  const scores = await model.predict([record, ...inputs.map((input) => withoutInput(record, input))]);
-  if (scores.length !== inputs.length + 1) {
-    throw new Error(`the model answered ${scores.length} score vectors for ${inputs.length + 1} records`);
-  }
+function checkScores(model: MedicationModel, scores: Float32Array[], expected: number): void {
+  if (scores.length !== expected) throw new Error(`the model answered ${scores.length} score vectors for ${expected} records`);
   for (const s of scores) {
     if (s.length !== model.labels.length) throw new Error(`the model answered ${s.length} scores for ${model.labels.length} labels`);
   }
-  const [base, ...occluded] = scores as [Float32Array, ...Float32Array[]];
-  return { record, base, inputs, occluded };
+}
+
+/** The record's own scores, without explanation (no inputs occluded yet). */
+export async function scoreRecord(model: MedicationModel, record: DatasetRecord): Promise<ScoredRecord> {
+  const scores = await model.predict([record]);
+  checkScores(model, scores, 1);
+  return { record, base: scores[0]!, inputs: [], occluded: [] };
+}
+
+/** Adds the occlusion scores to a scored record: every variant in ONE batched predict call. */
+export async function withOcclusion(model: MedicationModel, scored: ScoredRecord, bound = 64): Promise<ScoredRecord> {
+  const inputs = occlusionInputs(scored.record, bound);
+  if (inputs.length === 0) return { ...scored, inputs, occluded: [] };
+  const occluded = await model.predict(inputs.map((input) => withoutInput(scored.record, input)));
+  checkScores(model, occluded, inputs.length);
+  return { ...scored, inputs, occluded };
 }
 
 /** Inputs that raised label `index` the most, strongest first. */

@@ -6,7 +6,7 @@ import { orderSelectContext } from './context.ts';
 import { findInteractions, pairKey } from './interactions.ts';
 import { logCard } from './log.ts';
 import { defaultHookOptions, prepare, timeLeft, type HookDeps } from './prepare.ts';
-import { hasClinicalInput, score, select } from './suggest.ts';
+import { hasClinicalInput, suggest } from './suggest.ts';
 
 export async function handleOrderSelect(serviceId: string, request: HookRequest, call: CallContext, deps: HookDeps): Promise<CdsResponse> {
   const options = { ...defaultHookOptions, ...deps.options };
@@ -28,8 +28,7 @@ export async function handleOrderSelect(serviceId: string, request: HookRequest,
 
   if (hasClinicalInput(p)) {
     timeLeft(call);
-    const scored = await score(p, deps, options);
-    const { candidates, withheld } = select(p, scored, deps, options, deps.model.threshold, new Set());
+    const { candidates, withheld } = await suggest(p, deps, options, deps.model.threshold, new Set());
     if (candidates.length > 0) {
       const built = suggestionCard({
         patientId: p.patientId,

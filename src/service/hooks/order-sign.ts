@@ -7,7 +7,7 @@ import { orderSignContext } from './context.ts';
 import { findInteractions, pairKey } from './interactions.ts';
 import { logCard } from './log.ts';
 import { defaultHookOptions, prepare, timeLeft, type HookDeps } from './prepare.ts';
-import { hasClinicalInput, score, select } from './suggest.ts';
+import { hasClinicalInput, suggest } from './suggest.ts';
 
 export async function handleOrderSign(serviceId: string, request: HookRequest, call: CallContext, deps: HookDeps): Promise<CdsResponse> {
   const options = { ...defaultHookOptions, ...deps.options };
@@ -32,10 +32,9 @@ export async function handleOrderSign(serviceId: string, request: HookRequest, c
 
   if (hasClinicalInput(p)) {
     timeLeft(call);
-    const scored = await score(p, deps, options);
     const skip = new Set([...before].filter((s) => s.startsWith('suggest:')).map((s) => s.slice('suggest:'.length)));
     const floor = Math.max(options.strongThreshold, deps.model.threshold);
-    const { candidates } = select(p, scored, deps, options, floor, skip);
+    const { candidates } = await suggest(p, deps, options, floor, skip);
     if (candidates.length > 0) {
       const built = suggestionCard({
         patientId: p.patientId,

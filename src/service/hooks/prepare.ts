@@ -18,7 +18,7 @@ export interface HookOptions {
   maxSuggestions: number;
   /** order-sign: probability above which a missing class is "strongly indicated". */
   strongThreshold: number;
-  /** Inputs occluded for explanations (one batched predict call of this many records plus one). */
+  /** Inputs occluded for explanations (one batched predict call of this many records, only when a suggestion is shown). */
   occlusionBound: number;
   topInputs: number;
   topReasons: number;

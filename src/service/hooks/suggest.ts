@@ -1,6 +1,6 @@
 // From model scores to suggestion candidates: above threshold, orderable, not already ordered, not interacting.
 import type { Candidate, Withheld } from '../cards/suggestion-card.ts';
-import { scoreWithOcclusion, topContributions, type ModelInput, type ScoredRecord } from '../cards/explain.ts';
+import { scoreRecord, topContributions, withOcclusion, type ModelInput, type ScoredRecord } from '../cards/explain.ts';
 import { interactingOrders } from './interactions.ts';
 import type { HookDeps, HookOptions, Prepared } from './prepare.ts';
 
@@ -9,8 +9,15 @@ export function hasClinicalInput(p: Prepared): boolean {
   return r.diagnoses.length > 0 || r.procedures.length > 0 || r.history.some((v) => v.diagnoses.length + v.procedures.length + v.medications.length > 0);
 }
 
-export async function score(p: Prepared, deps: HookDeps, options: HookOptions): Promise<ScoredRecord> {
-  return scoreWithOcclusion(deps.model, p.record, options.occlusionBound);
+/**
+ * Candidates above `minProbability`, explained. The record is scored alone first: most calls show no suggestion
+ * and need no explanation, whose occlusion batch costs tens of records' worth of model time.
+ */
+export async function suggest(p: Prepared, deps: HookDeps, options: HookOptions, minProbability: number, skip: ReadonlySet<string>): Promise<Selection> {
+  const scored = await scoreRecord(deps.model, p.record);
+  const first = select(p, scored, deps, options, minProbability, skip);
+  if (first.candidates.length === 0) return first;
+  return select(p, await withOcclusion(deps.model, scored, options.occlusionBound), deps, options, minProbability, skip);
 }
 
 function labelName(deps: HookDeps, label: string): string {
