@@ -76,24 +76,22 @@ export class StudentModel {
     return tf.add(tf.mul(norm, this.p(`${name}.g`)), this.p(`${name}.b`));
   }
 
-  /**
-   * One pre-LayerNorm transformer block over x [N, S, d] with key mask [N, S] (1 = real).
-   * Attention is written as broadcast multiply + last-axis sums rather than batched matMul: the sets are tiny
-   * (S of a few codes or encounters) and batched matMul over thousands of tiny matrices is slow on wasm.
-   */
+  /** One pre-LayerNorm transformer block over x [N, S, d] with key mask [N, S] (1 = real). */
   block(prefix: string, x: tf.Tensor, mask: tf.Tensor): tf.Tensor {
     const [n, s, d] = x.shape as [number, number, number];
     const heads = this.config.heads;
     const dh = d / heads;
     const h = this.layerNorm(x, `${prefix}.ln1`);
-    const q = tf.reshape(this.proj(h, prefix, 'q'), [n, s, heads, 1, dh]);
-    const k = tf.reshape(tf.transpose(tf.reshape(this.proj(h, prefix, 'k'), [n, s, heads, dh]), [0, 2, 1, 3]), [n, 1, heads, s, dh]);
-    // scores[n, i, h, j]
-    let scores = tf.mul(tf.sum(tf.mul(q, k), -1), 1 / Math.sqrt(dh));
+    // [N, S, d] -> [N, heads, S, dh]
+    const split = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [n, s, heads, dh]), [0, 2, 1, 3]);
+    const q = split(this.proj(h, prefix, 'q'));
+    const k = split(this.proj(h, prefix, 'k'));
+    const v = split(this.proj(h, prefix, 'v'));
+    // Batched matMul rather than broadcast multiply + sum: the broadcast form's [N, S, heads, S, dh]
+    // products and their gradients (tiles, reductions) cost more than the small products here.
+    let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh));
     scores = tf.add(scores, tf.reshape(tf.mul(tf.sub(mask, 1), -MASK_BIAS), [n, 1, 1, s]));
-    const attn = tf.reshape(tf.softmax(scores), [n, s, heads, 1, s]);
-    const vT = tf.reshape(tf.transpose(tf.reshape(this.proj(h, prefix, 'v'), [n, s, heads, dh]), [0, 2, 3, 1]), [n, 1, heads, dh, s]);
-    const o = tf.reshape(tf.sum(tf.mul(attn, vT), -1), [n, s, d]);
+    const o = tf.reshape(tf.transpose(tf.matMul(tf.softmax(scores), v), [0, 2, 1, 3]), [n, s, d]);
     const x1 = tf.add(x, this.proj(o, prefix, 'o'));
     const h2 = this.layerNorm(x1, `${prefix}.ln2`);
     const ff = this.linear(tf.relu(this.linear(h2, `${prefix}.ff1`)), `${prefix}.ff2`);
