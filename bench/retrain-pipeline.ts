@@ -146,9 +146,6 @@ async function coordinate(spec: CoordinatorSpec): Promise<void> {
     // Workers start (and load their code) before the clock starts.
     workers = await Promise.all(Array.from({ length: spec.workers }, () => startWorker(spec.redisUrl!, spec.prefix)));
     queues = bull.openQueues({ redisUrl: spec.redisUrl!, prefix: spec.prefix });
-    // BullExecutor waits on job.finished(), which adds two global listeners per task: more than ten tasks at once
-    // (15 files) trips node's leak warning although nothing leaks.
-    queues.tasks.setMaxListeners(200);
     executor = new bull.BullExecutor(queues);
   } else executor = new InlineExecutor(registry, store);
   const cpu0 = process.cpuUsage();
