@@ -2,6 +2,7 @@
 // `tasks` queue carries stage tasks that any worker may take. A killed worker's job is found stalled once its lock
 // expires and is handed to another worker; stages are idempotent, so the rerun is safe.
 import Queue, { type Job, type Queue as BullQueue } from 'bull';
+import { createHash } from 'node:crypto';
 import { ArtifactStore } from './artifacts.ts';
 import { executeTask, type Executor, type StageRegistry, type Task } from './engine.ts';
 
@@ -55,7 +56,9 @@ export function openQueues(settings: QueueSettings): Queues {
 
 /** Bull job ids may not hold ':' (bull's own key separator). */
 export function taskJobId(task: Task): string {
-  return `${task.stage}-${task.key}`;
+  // The artifact root is part of the identity: the same stage and key in another work dir is other work.
+  const root = createHash('sha256').update(task.root).digest('hex').slice(0, 12);
+  return `${task.stage}-${root}-${task.key}`;
 }
 
 export class BullExecutor implements Executor {
@@ -149,7 +152,8 @@ export function processTasks(queues: Queues, registry: StageRegistry, store: Art
       const now = Date.now();
       if (now - last < 200 && fraction < 1) return;
       last = now;
-      void job.progress({ fraction, ...(message ? { message } : {}) });
+      // A job Redis forgot (restart without persistence) cannot take progress: the coordinator re-enqueues it.
+      job.progress({ fraction, ...(message ? { message } : {}) }).catch(() => undefined);
     });
   });
 }

@@ -150,7 +150,11 @@ export async function runPlan(
       onEvent({ type: 'stage-end', stage: step.id, key: stepKey, seconds: (Date.now() - t0) / 1000 });
     }
     const outputs: unknown[] = [];
-    for (const task of tasks) outputs.push((await store.find(task.stage, task.key))!.output);
+    for (const task of tasks) {
+      const found = await store.find(task.stage, task.key);
+      if (!found) throw new Error(`${step.id}: the task finished but its artifact ${task.stage}/${task.key} is not in ${store.root} (do the workers share this work dir?)`);
+      outputs.push(found.output);
+    }
     results.set(step.id, { refs: tasks.map((t) => ({ stage: t.stage, key: t.key })), outputs });
   }
   onEvent({

@@ -158,3 +158,21 @@ test('bull: Redis restarting empty mid-run loses no work, and Redis staying away
     await lonely.close();
   }
 });
+
+test('bull: the same plan in another work dir is new work, not a finished job', { skip: redisAvailable() ? false : REDIS_SKIP }, async () => {
+  const redis = await startRedis();
+  const registry = wordRegistry();
+  const settings = { redisUrl: redis.url, prefix: `w${Date.now()}`, pollMs: 100 };
+  const coordinator = openQueues(settings);
+  const worker = openQueues(settings);
+  try {
+    processTasks(worker, registry, undefined, 1);
+    for (const store of [await freshStore(), await freshStore()]) {
+      const results = await runPlan(wordPlan(TEXT, 2), registry, store, new BullExecutor(coordinator));
+      assert.deepEqual(results.get('sum')!.outputs[0], { total: 120 });
+    }
+  } finally {
+    await Promise.all([coordinator.close(), worker.close()]);
+    await redis.stop();
+  }
+});

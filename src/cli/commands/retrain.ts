@@ -101,7 +101,7 @@ async function worker(opts: { redis: string; concurrency: string }): Promise<voi
   void queues.runs.process('run', 1, async (job) => {
     const config = job.data as RetrainConfig;
     const store = new ArtifactStore(config.workDir);
-    return runRetrain(config, new BullExecutor(queues), store, (e) => void job.progress(e));
+    return runRetrain(config, new BullExecutor(queues), store, (e) => void job.progress(e).catch(() => undefined));
   });
   // Each task names its run's artifact root.
   processTasks(queues, registry, undefined, concurrency);
