@@ -4,7 +4,9 @@ import type { Normalisation } from './schema.ts';
 
 export type CodeNormalisation = z.infer<typeof Normalisation> | 'digits-only';
 
-export function normaliseCode(code: string, how: CodeNormalisation): string {
+/** The normalised code; '' (no code, so no lookup) for a value that is not a string, as malformed FHIR JSON can hold. */
+export function normaliseCode(code: unknown, how: CodeNormalisation): string {
+  if (typeof code !== 'string') return '';
   const trimmed = code.trim();
   switch (how) {
     case 'none':
@@ -20,8 +22,9 @@ export function normaliseCode(code: string, how: CodeNormalisation): string {
   }
 }
 
-/** Label transform: ATC level 3 is the first 4 characters of an ATC level-5 code. */
-export function transformLabel(value: string, transform: { prefix?: number; uppercase?: boolean } | undefined): string {
+/** Label transform: ATC level 3 is the first 4 characters of an ATC level-5 code; '' for a value that is not a string. */
+export function transformLabel(value: unknown, transform: { prefix?: number; uppercase?: boolean } | undefined): string {
+  if (typeof value !== 'string') return '';
   let out = value.trim();
   if (transform?.uppercase) out = out.toUpperCase();
   if (transform?.prefix !== undefined) out = out.slice(0, transform.prefix);

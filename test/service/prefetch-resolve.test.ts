@@ -147,6 +147,24 @@ describe('resolvePrefetch', () => {
     assert.match(out.results.conditions?.note ?? '', /another patient/);
   });
 
+  test('a medicationReference that is not a string reference is counted in a note, not a crash', async () => {
+    const order = (id: string, medicationReference: unknown) =>
+      ({ resourceType: 'MedicationRequest', id, status: 'active', intent: 'order', subject: { reference: 'Patient/pt-afib' }, medicationReference }) as unknown as FhirResource;
+    const medications = searchset([
+      order('mr-number', { reference: 42 }),
+      order('mr-object', { reference: { id: 'med-1' } }),
+      order('mr-bare', 'Medication/med-2'),
+      order('mr-display', { display: 'a drug named only' }),
+      order('mr-good', { reference: 'Medication/med-3' }),
+    ]);
+    const out = await resolvePrefetch(request({ medications }, false), 'pt-afib', keySpecs({ patientId: 'pt-afib' }).filter((s) => s.key === 'medications'), {
+      deadline: Date.now() + 2000,
+    });
+    assert.equal(out.results.medications?.resources.length, 5, 'the orders themselves are kept');
+    assert.ok(out.notes.some((n) => /^3 MedicationRequest\(s\) with a malformed medicationReference/.test(n)), out.notes.join(' | '));
+    assert.ok(out.notes.some((n) => /^1 referenced Medication\(s\) not sent/.test(n)), 'the good reference is still followed');
+  });
+
   test('a missing key without fhirServer fails; null means no data', async () => {
     const out = await resolvePrefetch(request({ procedures: null }, false), 'pt-afib', keySpecs({ patientId: 'pt-afib' }), { deadline: Date.now() + 2000 });
     assert.equal(out.results.patient?.source, 'failed');

@@ -7,8 +7,9 @@ import type { LoadedMapping } from '../../src/mapping/types.ts';
 import { orderedMedication } from '../../src/service/hooks/orders.ts';
 import type { HistoryBuilder } from '../../src/service/hooks/ports.ts';
 
-function encounterOf(ref: string | undefined): string | undefined {
-  return ref?.match(/(?:^|\/)Encounter\/([^/]+)$/)?.[1];
+/** The encounter id a reference points at; undefined for anything else, a non-string (malformed JSON) included. */
+function encounterOf(ref: unknown): string | undefined {
+  return typeof ref === 'string' ? ref.match(/(?:^|\/)Encounter\/([^/]+)$/)?.[1] : undefined;
 }
 
 function ageAt(birthDate: string | undefined, start: string): number | undefined {
@@ -25,9 +26,14 @@ export const fixtureHistory: HistoryBuilder = {
     const resources = Array.isArray(input) ? input : (input.entry ?? []).flatMap((e) => (e.resource ? [e.resource as FhirResource] : []));
     const patient = resources.find((r): r is Patient => r.resourceType === 'Patient' && (!patientId || r.id === patientId));
     const encounters = new Map<string, EncounterRecord>();
+    const issues: Array<{ message: string }> = [];
     for (const e of resources.filter((r): r is Encounter => r.resourceType === 'Encounter')) {
-      const start = e.period?.start;
+      const start: unknown = e.period?.start;
       if (!e.id || !start) continue;
+      if (typeof start !== 'string') {
+        issues.push({ message: `Encounter/${e.id}: period.start is not a string; encounter ignored` });
+        continue;
+      }
       const age = ageAt(patient?.birthDate, start);
       encounters.set(e.id, { id: e.id, start, diagnoses: [], procedures: [], medications: [], ...(age !== undefined ? { ageYears: age } : {}) });
     }
@@ -38,14 +44,19 @@ export const fixtureHistory: HistoryBuilder = {
       }
       return undefined;
     };
+    const encounterRef = (r: Condition | Procedure | MedicationRequest): string | undefined => {
+      const ref: unknown = r.encounter?.reference;
+      if (ref !== undefined && typeof ref !== 'string') issues.push({ message: `${r.resourceType}/${r.id}: encounter.reference is not a string; not attached` });
+      return encounterOf(ref);
+    };
     for (const r of resources) {
       if (r.resourceType === 'Condition' || r.resourceType === 'Procedure') {
-        const enc = encounters.get(encounterOf(r.encounter?.reference) ?? '');
+        const enc = encounters.get(encounterRef(r) ?? '');
         const entry = coded(r.resourceType === 'Condition' ? 'diagnosis' : 'procedure', r);
         if (enc && entry) (r.resourceType === 'Condition' ? enc.diagnoses : enc.procedures).push(entry);
       } else if (r.resourceType === 'MedicationRequest') {
         const req = r as MedicationRequest;
-        const enc = encounters.get(encounterOf(req.encounter?.reference) ?? '');
+        const enc = encounters.get(encounterRef(req) ?? '');
         if (!enc || !mapping.config.medications.statuses.includes(req.status)) continue;
         const m = orderedMedication(req, `MedicationRequest/${req.id}`, 'active', false, mapping, resources);
         enc.medications.push({ concept: { system: '', code: m.display, display: m.display }, labels: m.labels, status: req.status });
@@ -56,7 +67,7 @@ export const fixtureHistory: HistoryBuilder = {
       profile: { categorical: {}, ...(patient?.gender ? { sex: patient.gender } : {}), ...(patient?.birthDate ? { birthDate: patient.birthDate } : {}) },
       encounters: [...encounters.values()].sort((a, b) => a.start.localeCompare(b.start)),
     };
-    return { history, issues: [] };
+    return { history, issues };
   },
   recordForEncounter(history: PatientHistory, index: number, mapping: LoadedMapping): DatasetRecord {
     const target = history.encounters[index];

@@ -66,17 +66,18 @@ export function testMapping(): LoadedMapping {
     labelEntry: (label) => labelCatalog[label],
     medicationLabels(codings: readonly Coding[]): string[] {
       for (const c of codings) {
-        if (c.system === ATC && c.code) return [c.code.slice(0, 4).toUpperCase()];
+        if (c.system === ATC && typeof c.code === 'string' && c.code) return [c.code.slice(0, 4).toUpperCase()];
       }
       const out: string[] = [];
       for (const c of codings) {
-        const label = c.system === RXNORM && c.code ? rxnormToLabel[c.code] : undefined;
+        const label = c.system === RXNORM && typeof c.code === 'string' && Object.hasOwn(rxnormToLabel, c.code) ? rxnormToLabel[c.code] : undefined;
         if (label && !out.includes(label)) out.push(label);
       }
       return out;
     },
     codedEntry(kind, coding): CodedEntry | undefined {
-      if (!coding.code) return undefined;
+      // Malformed JSON may hold a number or an object here: no code, no entry.
+      if (typeof coding.code !== 'string' || !coding.code) return undefined;
       if (kind === 'diagnosis' && coding.system === ICD10) {
         const code = coding.code.replace(/\./g, '').toUpperCase();
         return { token: `icd10:${code}`, concept: { system: ICD10, code, ...(coding.display ? { display: coding.display } : {}) } };

@@ -21,7 +21,9 @@ export interface DraftSet {
 function medicationCodings(request: MedicationRequest, resources: readonly FhirResource[]): { codings: Coding[]; display?: string } {
   const concept = request.medicationCodeableConcept;
   if (concept) return { codings: concept.coding ?? [], display: concept.text ?? concept.coding?.find((c) => c.display)?.display };
-  const ref = request.medicationReference?.reference;
+  // Malformed JSON may put a non-string here: then there is no reference to follow.
+  const raw: unknown = request.medicationReference?.reference;
+  const ref = typeof raw === 'string' ? raw : undefined;
   let med: Medication | undefined;
   if (ref?.startsWith('#')) {
     med = request.contained?.find((c): c is Medication => c.resourceType === 'Medication' && c.id === ref.slice(1));

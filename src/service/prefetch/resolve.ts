@@ -78,8 +78,7 @@ export async function resolvePrefetch(request: HookRequest, patientId: string, s
       if (result.note && !result.required) notes.push(`${result.key}: ${result.note}`);
     }
     const resources = dedupe(settled.flatMap((r) => (r.source === 'failed' ? [] : r.resources)));
-    const medNote = await resolveMedicationReferences(resources, fallback, options.maxMedicationReads ?? 20);
-    if (medNote) notes.push(medNote);
+    notes.push(...(await resolveMedicationReferences(resources, fallback, options.maxMedicationReads ?? 20)));
     return { results, resources, notes };
   } finally {
     fallback?.close();
@@ -170,18 +169,37 @@ function dedupe(resources: FhirResource[]): FhirResource[] {
   return out;
 }
 
-/** Reads Medications that MedicationRequests reference but nobody sent; optional: a miss only costs those labels. */
-async function resolveMedicationReferences(resources: FhirResource[], fallback: FhirFallback | undefined, bound: number): Promise<string | undefined> {
+/** The Medication id a reference string points at; undefined for other targets. */
+function medicationId(ref: string): string | undefined {
+  return ref.match(/(?:^|\/)Medication\/([^/]+)$/)?.[1];
+}
+
+/**
+ * Reads Medications that MedicationRequests reference but nobody sent; optional: a miss only costs those labels.
+ * A medicationReference that is not a Reference with a string `reference` (malformed JSON from a client or a
+ * server) is counted in a note and skipped.
+ */
+async function resolveMedicationReferences(resources: FhirResource[], fallback: FhirFallback | undefined, bound: number): Promise<string[]> {
   const have = new Set(resources.filter((r): r is Medication => r.resourceType === 'Medication').map((m) => m.id));
   const wanted = new Set<string>();
+  let malformed = 0;
   for (const r of resources) {
     if (r.resourceType !== 'MedicationRequest') continue;
-    const ref = (r as MedicationRequest).medicationReference?.reference;
-    const id = ref?.match(/(?:^|\/)Medication\/([^/]+)$/)?.[1];
+    const reference: unknown = (r as MedicationRequest).medicationReference;
+    if (reference === undefined) continue;
+    const ref: unknown = reference !== null && typeof reference === 'object' && !Array.isArray(reference) ? (reference as { reference?: unknown }).reference : null;
+    // A Reference by identifier or display only: nothing to read, nothing wrong.
+    if (ref === undefined) continue;
+    if (typeof ref !== 'string') {
+      malformed += 1;
+      continue;
+    }
+    const id = medicationId(ref);
     if (id && !have.has(id)) wanted.add(id);
   }
-  if (wanted.size === 0) return undefined;
-  if (!fallback) return `${wanted.size} referenced Medication(s) not sent; their orders have no label`;
+  const notes = malformed > 0 ? [`${malformed} MedicationRequest(s) with a malformed medicationReference (not a Reference with a string reference); their orders have no label`] : [];
+  if (wanted.size === 0) return notes;
+  if (!fallback) return [...notes, `${wanted.size} referenced Medication(s) not sent; their orders have no label`];
   const ids = [...wanted].slice(0, bound);
   const read = await Promise.allSettled(ids.map((id) => fallback.read('Medication', id)));
   let missing = wanted.size - ids.length;
@@ -189,5 +207,6 @@ async function resolveMedicationReferences(resources: FhirResource[], fallback: 
     if (r.status === 'fulfilled') resources.push(r.value);
     else missing += 1;
   }
-  return missing > 0 ? `${missing} referenced Medication(s) could not be read; their orders have no label` : undefined;
+  if (missing > 0) notes.push(`${missing} referenced Medication(s) could not be read; their orders have no label`);
+  return notes;
 }
