@@ -5,8 +5,8 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import type { Bundle, Encounter, FhirResource, MedicationRequest } from 'fhir/r4';
@@ -100,6 +100,17 @@ async function modelOnly(resources: FhirResource[], patientId: string, encounter
   return { p50: median(times), p99: pct(times, 99) };
 }
 
+/** CPU time (ms) a process has used so far, from /proc (Linux); undefined elsewhere. */
+function processCpuMs(pid: number): number | undefined {
+  try {
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th, in clock ticks (100/s).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) / 100) * 1000;
+  } catch {
+    return undefined;
+  }
+}
+
 // The service in its own process, so that autocannon here does not share its event loop.
 const child = spawn(process.execPath, [path.join(projectRoot, 'bin/leader-cds.js'), 'serve'], { env: serviceEnv, stdio: ['ignore', 'pipe', 'inherit'] });
 const base = await new Promise<string>((resolve, reject) => {
@@ -151,10 +162,13 @@ console.log(`model ${modelDir}, mapping ${path.basename(config.mapping.path)}, a
 console.log(`request: order-select, ${payload.length} bytes, full prefetch (${resources.length} resources), ${probeBody.cards?.length ?? 0} cards in the answer`);
 console.log(`model only (runtime.predict, batch 1, 2000 calls): p50 ${model.p50.toFixed(3)} ms, p99 ${model.p99.toFixed(3)} ms`);
 console.log('');
-console.log('concurrency   req/s     p50 ms   p99 ms   non-2xx  errors');
+console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log('');
+console.log('concurrency   req/s     p50 ms   p99 ms   non-2xx  errors   server CPU ms/req   model-only p50 ms');
 // A fresh hookInstance per call, as a real EHR sends, without re-serialising the body.
 const marker = String(body.hookInstance);
 for (const connections of [1, 16, 64]) {
+  const cpuBefore = processCpuMs(child.pid!);
   const result = await autocannon({
     url,
     method: 'POST',
@@ -163,10 +177,15 @@ for (const connections of [1, 16, 64]) {
     duration: seconds,
     requests: [{ setupRequest: (req) => ({ ...req, body: payload.replace(marker, randomUUID()) }) }],
   });
+  const cpuAfter = processCpuMs(child.pid!);
+  // Server CPU per request (quick 503s included): the figure a busy shared machine distorts least.
+  const cpuPerRequest = cpuBefore !== undefined && cpuAfter !== undefined && result.requests.total > 0 ? ((cpuAfter - cpuBefore) / result.requests.total).toFixed(2) : 'n/a';
   console.log(
     `${String(connections).padStart(11)}  ${result.requests.average.toFixed(0).padStart(6)}  ${result.latency.p50.toFixed(2).padStart(8)}  ${result.latency.p99
       .toFixed(2)
-      .padStart(7)}  ${String(result.non2xx).padStart(8)}  ${String(result.errors + result.timeouts).padStart(6)}`,
+      .padStart(7)}  ${String(result.non2xx).padStart(8)}  ${String(result.errors + result.timeouts).padStart(6)}  ${cpuPerRequest.padStart(18)}  ${model.p50
+      .toFixed(3)
+      .padStart(18)}`,
   );
 }
 // The service's own view: model time per call as its metrics record it (includes waiting for the session).
@@ -174,4 +193,5 @@ const metricsText = await (await fetch(`${base}/metrics`)).text();
 const metric = (name: string): number => metricsText.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
 const count = metric('leader_cds_model_inference_seconds_count');
 if (count > 0) console.log(`\nmodel inference inside the service (metrics): ${count} runs, mean ${((metric('leader_cds_model_inference_seconds_sum') / count) * 1000).toFixed(3)} ms`);
+console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 await stop();
