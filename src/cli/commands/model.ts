@@ -2,17 +2,8 @@
 import type { Command } from 'commander';
 import type { DatasetRecord } from '../../dataset/types.ts';
 import { CliError } from '../errors.ts';
+import { numberOption } from '../options.ts';
 
-function numberOption(name: string, opts: { int?: boolean; min?: number; max?: number } = {}) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || (opts.int && !Number.isInteger(n)))
-      throw new CliError(`${name} must be ${opts.int ? 'an integer' : 'a number'}, got '${value}'`, 2);
-    if (opts.min !== undefined && n < opts.min) throw new CliError(`${name} must be at least ${opts.min}, got ${n}`, 2);
-    if (opts.max !== undefined && n > opts.max) throw new CliError(`${name} must be at most ${opts.max}, got ${n}`, 2);
-    return n;
-  };
-}
 
 /** Turns the model area's own errors into one-line CLI errors. */
 async function asModelCliError<T>(work: () => Promise<T>): Promise<T> {

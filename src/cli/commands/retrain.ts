@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { CliError } from '../errors.ts';
+import { numberOption } from '../options.ts';
 import type { RetrainConfig } from '../../retrain/config.ts';
 
 interface RetrainCliOptions {
@@ -13,9 +14,9 @@ interface RetrainCliOptions {
   redis?: string;
   workDir?: string;
   registry?: string;
-  partitions?: string;
-  epochs?: string;
-  dim?: string;
+  partitions?: number;
+  epochs?: number;
+  dim?: number;
   promote: boolean;
   json?: boolean;
 }
@@ -29,10 +30,10 @@ async function buildConfig(opts: RetrainCliOptions): Promise<RetrainConfig> {
     if (opts.mapping) base.mapping = opts.mapping;
     if (opts.workDir) base.workDir = opts.workDir;
     if (opts.registry) base.registry = opts.registry;
-    if (opts.partitions) base.partitions = Number(opts.partitions);
+    if (opts.partitions !== undefined) base.partitions = opts.partitions;
     const student = { ...((base.student as object | undefined) ?? {}) } as Record<string, unknown>;
-    if (opts.epochs) student.epochs = Number(opts.epochs);
-    if (opts.dim) student.dim = Number(opts.dim);
+    if (opts.epochs !== undefined) student.epochs = opts.epochs;
+    if (opts.dim !== undefined) student.dim = opts.dim;
     base.student = student;
     if (!opts.promote) base.promote = false;
     if (opts.redis && !base.notifyRedis) base.notifyRedis = opts.redis;
@@ -90,12 +91,11 @@ async function retrain(opts: RetrainCliOptions): Promise<void> {
   }
 }
 
-async function worker(opts: { redis: string; concurrency: string }): Promise<void> {
+async function worker(opts: { redis: string; concurrency: number }): Promise<void> {
   const { openQueues, processTasks, BullExecutor } = await import('../../retrain/bull-executor.ts');
   const { ArtifactStore } = await import('../../retrain/artifacts.ts');
   const { runRetrain, leaderStages } = await import('../../retrain/run.ts');
-  const concurrency = Number(opts.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new CliError(`--concurrency must be a positive integer, got ${opts.concurrency}`, 2);
+  const concurrency = opts.concurrency;
   const queues = openQueues({ redisUrl: opts.redis });
   const registry = leaderStages();
   void queues.runs.process('run', 1, async (job) => {
@@ -129,9 +129,9 @@ export function register(program: Command): void {
     .option('--redis <url>', 'enqueue on bull (workers must be running) and follow progress')
     .option('--work-dir <dir>', 'artifact folder shared by workers')
     .option('--registry <dir>', 'model registry folder')
-    .option('--partitions <n>', 'patient partitions for parallel dataset building')
-    .option('--epochs <n>', 'student training epochs (upper bound)')
-    .option('--dim <n>', 'student width')
+    .option('--partitions <n>', 'patient partitions for parallel dataset building', numberOption('--partitions', { int: true, min: 1, max: 256 }))
+    .option('--epochs <n>', 'student training epochs (upper bound)', numberOption('--epochs', { int: true, min: 1 }))
+    .option('--dim <n>', 'student width', numberOption('--dim', { int: true, min: 4 }))
     .option('--no-promote', 'register and gate the candidate, but do not promote it')
     .option('--json', 'print the result as JSON')
     .action(retrain);
@@ -139,6 +139,6 @@ export function register(program: Command): void {
     .command('worker')
     .description('take retraining runs and stage tasks from bull queues on Redis')
     .requiredOption('--redis <url>', 'Redis URL')
-    .option('--concurrency <n>', 'stage tasks at once in this worker', '1')
+    .option('--concurrency <n>', 'stage tasks at once in this worker', numberOption('--concurrency', { int: true, min: 1 }), 1)
     .action(worker);
 }
