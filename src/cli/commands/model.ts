@@ -1,6 +1,7 @@
 // `leader-cds train` (dataset -> model directory) and `leader-cds recommend` (model + patients -> ranked labels).
 import type { Command } from 'commander';
 import type { DatasetRecord } from '../../dataset/types.ts';
+import type { TrainDirectoryOptions } from '../../model/student/train-directory.ts';
 import { CliError } from '../errors.ts';
 import { numberOption } from '../options.ts';
 
@@ -22,27 +23,16 @@ async function asModelCliError<T>(work: () => Promise<T>): Promise<T> {
   });
 }
 
-interface TrainCliOptions {
+/** The train command's options are the library's, with file paths for the dataset and mapping and output flags. */
+type TrainCliOptions = Omit<TrainDirectoryOptions, 'mapping' | 'split' | 'onProgress' | 'onStart' | 'maxVisits' | 'maxCodes' | 'learningRate'> & {
   dataset: string;
-  out: string;
   mapping?: string;
-  teacherFeatures?: string;
-  alpha: number;
-  beta: number;
-  epochs: number;
-  patience: number;
-  batchSize: number;
-  dim: number;
   maxVisits: number;
   maxCodes: number;
   learningRate: number;
-  seed: number;
-  backend: string;
-  modelVersion?: string;
-  createdAt?: string;
   quiet?: boolean;
   json?: boolean;
-}
+};
 
 async function train(opts: TrainCliOptions): Promise<void> {
   const { readDataset } = await import('../../dataset/io.ts');
