@@ -140,7 +140,8 @@ test('bulk export (backend-services auth) -> bull, two workers -> gate -> promot
     });
     // Keep calling until the service has swapped (the Redis notice is immediate; allow a few seconds).
     const deadline = Date.now() + 20_000;
-    while (service.hotSwap?.version !== 'e2e-after' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const served = (): string | undefined => service?.hotSwap?.version;
+    while (served() !== 'e2e-after' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const swapped = Date.now();
     while (answers.filter((a) => a.at > swapped).length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   } finally {
