@@ -51,6 +51,16 @@ export interface StudentMethodOptions {
   teacherStates?: string;
   /** Upper bound on training epochs (early stopping may stop sooner). */
   epochs?: number;
+  /** Epochs without a better validation PR-AUC before training stops. */
+  patience?: number;
+  /** Adam learning rate. */
+  learningRate?: number;
+  /** Training batch size. */
+  batchSize?: number;
+  /** Embedding and transformer width (a multiple of the head count). */
+  dim?: number;
+  /** Width of the first head layer (the distillation feature z). */
+  hidden?: number;
 }
 
 /**

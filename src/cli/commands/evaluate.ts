@@ -4,6 +4,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../errors.ts';
+import { numberOption } from '../options.ts';
+import type { StudentMethodOptions } from '../../eval/method.ts';
 import type { EvaluationProgress, EvaluationReport, Protocol, SplitSpec } from '../../eval/harness.ts';
 
 export interface EvaluateCommandOptions {
@@ -19,6 +21,11 @@ export interface EvaluateCommandOptions {
   out: string;
   teacherStates?: string;
   studentEpochs?: string;
+  studentLr?: string;
+  studentPatience?: string;
+  studentBatch?: string;
+  studentDim?: string;
+  studentHidden?: string;
   title?: string;
   progress: boolean;
 }
@@ -47,6 +54,27 @@ export function parseSplit(opts: Pick<EvaluateCommandOptions, 'folds' | 'split' 
   }
   const [train, validation, test] = parts as [number, number, number];
   return { kind: 'holdout', train, validation, test };
+}
+
+/** The student's training and shape options from the `--student-*` flags; a bad value names its flag. */
+export function parseStudentOptions(opts: Partial<EvaluateCommandOptions>): Omit<StudentMethodOptions, 'name' | 'alpha' | 'beta' | 'teacherStates'> {
+  const num = (flag: string, text: string | undefined, o: Parameters<typeof numberOption>[1]) => (text === undefined ? undefined : numberOption(flag, o)(text));
+  const epochs = num('--student-epochs', opts.studentEpochs, { int: true, min: 1 });
+  const learningRate = num('--student-lr', opts.studentLr, { min: 1e-7, max: 1 });
+  const patience = num('--student-patience', opts.studentPatience, { int: true, min: 1 });
+  const batchSize = num('--student-batch', opts.studentBatch, { int: true, min: 1 });
+  const dim = num('--student-dim', opts.studentDim, { int: true, min: 4, max: 1024 });
+  // The student has 4 attention heads: the width must split evenly between them.
+  if (dim !== undefined && dim % 4 !== 0) throw new CliError(`--student-dim must be a multiple of 4 (the attention heads), got ${dim}`, 2);
+  const hidden = num('--student-hidden', opts.studentHidden, { int: true, min: 1, max: 4096 });
+  return {
+    ...(epochs !== undefined ? { epochs } : {}),
+    ...(learningRate !== undefined ? { learningRate } : {}),
+    ...(patience !== undefined ? { patience } : {}),
+    ...(batchSize !== undefined ? { batchSize } : {}),
+    ...(dim !== undefined ? { dim } : {}),
+    ...(hidden !== undefined ? { hidden } : {}),
+  };
 }
 
 function parseProtocol(text: string): Protocol {
@@ -107,7 +135,7 @@ export async function runEvaluate(opts: EvaluateCommandOptions): Promise<{ repor
   const protocol = parseProtocol(opts.protocol);
   const rounds = integer('--rounds', opts.rounds, 1);
   const seed = integer('--seed', opts.seed, 0);
-  const studentEpochs = opts.studentEpochs === undefined ? undefined : integer('--student-epochs', opts.studentEpochs, 1);
+  const student = parseStudentOptions(opts);
   const names = opts.methods.split(',').map((s) => s.trim()).filter(Boolean);
   if (names.length === 0) throw new CliError('--methods: name at least one method', 2);
 
@@ -123,7 +151,7 @@ export async function runEvaluate(opts: EvaluateCommandOptions): Promise<{ repor
       methods.push({
         name,
         create: await methodFactory(name, {
-          student: { ...(opts.teacherStates ? { teacherStates: path.resolve(opts.teacherStates) } : {}), ...(studentEpochs ? { epochs: studentEpochs } : {}) },
+          student: { ...(opts.teacherStates ? { teacherStates: path.resolve(opts.teacherStates) } : {}), ...student },
         }),
       });
     } catch (err) {
@@ -204,6 +232,11 @@ export function register(program: Command): void {
     .option('--out <dir>', 'where report.json, report.html and report.md go', 'evaluation-report')
     .option('--teacher-states <file>', 'teacher hidden states for leader-s distillation')
     .option('--student-epochs <n>', 'upper bound on student training epochs')
+    .option('--student-lr <rate>', 'student Adam learning rate (default 5e-4)')
+    .option('--student-patience <n>', 'student early stopping: epochs without a better validation PR-AUC (default 10)')
+    .option('--student-batch <n>', 'student training batch size (default 64)')
+    .option('--student-dim <d>', 'student embedding/transformer width, a multiple of 4 (default 64)')
+    .option('--student-hidden <n>', 'student head width, the distillation feature z (default 128)')
     .option('--title <text>', 'report title')
     .option('--no-progress', 'no progress bar')
     .action(action);

@@ -4,17 +4,15 @@ import type { DatasetRecord } from '../../dataset/types.ts';
 import type { FitContext, FitReport, Recommender, StudentMethodOptions } from '../../eval/method.ts';
 import { initBackend, type BackendName } from '../tf/backend.ts';
 import { StudentRuntime } from '../runtime/session.ts';
-import { DEFAULT_THRESHOLD } from '../runtime/manifest.ts';
+import { DEFAULT_THRESHOLD, type ModelManifest } from '../runtime/manifest.ts';
 import { buildModelFiles } from './artifact.ts';
 import { defaultStudentConfig, type StudentConfig } from './config.ts';
 import { readTeacherFeatures } from './teacher-features.ts';
 import { defaultTrainOptions, trainStudent } from './train.ts';
 
 export interface StudentRecommenderOptions extends StudentMethodOptions {
+  /** Shape overrides beyond the method options' dim and hidden (which win over these). */
   config?: Partial<StudentConfig>;
-  patience?: number;
-  batchSize?: number;
-  learningRate?: number;
   backend?: BackendName | 'auto';
   /** Rows per onnxruntime run when predicting. */
   predictBatch?: number;
@@ -37,7 +35,13 @@ export class StudentRecommender implements Recommender {
     const alpha = o.alpha ?? (o.teacherStates ? 0.4 : defaultTrainOptions.alpha);
     if (alpha > 0 && !o.teacherStates) throw new Error(`${this.name}: alpha ${alpha} needs teacher features (teacherStates)`);
     const teacher = alpha > 0 && o.teacherStates ? await readTeacherFeatures(o.teacherStates) : undefined;
-    const config = { ...defaultStudentConfig, ...o.config };
+    const config: StudentConfig = {
+      ...defaultStudentConfig,
+      ...o.config,
+      ...(o.dim !== undefined ? { dim: o.dim } : {}),
+      ...(o.hidden !== undefined ? { hidden: o.hidden } : {}),
+    };
+    if (config.dim % config.heads !== 0) throw new Error(`${this.name}: dim ${config.dim} must be a multiple of the ${config.heads} heads`);
     const beta = o.beta ?? defaultTrainOptions.beta;
     const trained = await trainStudent(train, validation, {
       config,
@@ -71,6 +75,11 @@ export class StudentRecommender implements Recommender {
     await this.runtime?.close();
     this.runtime = await StudentRuntime.fromFiles(files, { provider: 'cpu' });
     return trained.report;
+  }
+
+  /** The manifest of the fitted model (shape, training settings), for reports and checks. */
+  get manifest(): ModelManifest | undefined {
+    return this.runtime?.manifest;
   }
 
   async predict(records: readonly DatasetRecord[]): Promise<Float32Array[]> {
