@@ -61,6 +61,8 @@ export interface StudentMethodOptions {
   dim?: number;
   /** Width of the first head layer (the distillation feature z). */
   hidden?: number;
+  /** Recency signal across encounters (`position`: learned embedding of the distance to the current encounter). */
+  recency?: 'none' | 'position';
 }
 
 /**

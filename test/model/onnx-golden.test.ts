@@ -51,6 +51,8 @@ test('random weights: onnxruntime and tfjs agree to 1e-5 (batch 1, batch > 1, em
   for (const [seed, config] of [
     [1, tinyConfig],
     [2, { ...tinyConfig, heads: 4, maxVisits: 2 }],
+    [3, { ...tinyConfig, recency: 'position' }],
+    [4, { ...tinyConfig, heads: 4, maxVisits: 1, recency: 'position' }],
   ] as const) {
     const weights = initWeights(parameterSpecs(config, sizes, vocab.labels.length), seed);
     for (const batch of [[firstVisit], [records[5]!], mixed]) {
@@ -62,10 +64,39 @@ test('random weights: onnxruntime and tfjs agree to 1e-5 (batch 1, batch > 1, em
   }
 });
 
-test('trained weights: onnxruntime and tfjs agree to 1e-5', async () => {
-  const trained = await trainStudent(records, [], { config: tinyConfig, alpha: 0, beta: 0.01, epochs: 2, patience: 1, batchSize: 16, learningRate: 1e-2, seed: 3 });
-  for (const batch of [[firstVisit], mixed]) {
-    const diff = await compare(trained.config, trained.vocab, trained.weights, batch, 'batch');
-    assert.ok(diff < 1e-5, `batch ${batch.length}: max diff ${diff}`);
+test('trained weights: onnxruntime and tfjs agree to 1e-5 (recency none and position)', async () => {
+  for (const recency of ['none', 'position'] as const) {
+    const config = { ...tinyConfig, recency };
+    const trained = await trainStudent(records, [], { config, alpha: 0, beta: 0.01, epochs: 2, patience: 1, batchSize: 16, learningRate: 1e-2, seed: 3 });
+    for (const batch of [[firstVisit], mixed]) {
+      for (const pad of ['batch', 'full'] as const) {
+        const diff = await compare(trained.config, trained.vocab, trained.weights, batch, pad);
+        assert.ok(diff < 1e-5, `${recency}, batch ${batch.length}, ${pad}: max diff ${diff}`);
+      }
+    }
   }
+});
+
+test('recency position: the encounter order changes the output, and batch and full padding give the same probabilities', async () => {
+  const vocab = buildVocabularies(records);
+  const sizes = new VocabIndex(vocab).sizes;
+  const config: StudentConfig = { ...tinyConfig, recency: 'position' };
+  const weights = initWeights(parameterSpecs(config, sizes, vocab.labels.length), 5);
+  const long = records.find((r) => r.history.length >= 2)!;
+  const swapped: DatasetRecord = { ...long, history: [...long.history].reverse() };
+  const run = async (cfg: StudentConfig, w: WeightMap, batch: DatasetRecord[], pad: 'batch' | 'full') => {
+    const runtime = await StudentRuntime.fromFiles(buildModelFiles({ config: cfg, vocab, weights: w }, { training }), { provider: 'cpu' });
+    try {
+      return (await runtime.runRaw(batch, pad)).probabilities;
+    } finally {
+      await runtime.close();
+    }
+  };
+  const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+  assert.ok(maxDiff(await run(config, weights, [long], 'batch'), await run(config, weights, [swapped], 'batch')) > 1e-4, 'order must matter with positions');
+  // Without positions (same other weights) the model is order-free, as in the paper.
+  const plain = new Map([...weights].filter(([k]) => k !== 'pos.visit'));
+  assert.ok(maxDiff(await run(tinyConfig, plain, [long], 'batch'), await run(tinyConfig, plain, [swapped], 'batch')) < 1e-6);
+  // Right-aligned slots give each encounter the same distance whatever the padding.
+  assert.ok(maxDiff(await run(config, weights, mixed, 'batch'), await run(config, weights, mixed, 'full')) < 1e-5);
 });

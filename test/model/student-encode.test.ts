@@ -64,8 +64,9 @@ test('packing: only real sets are packed (row 0 is the empty set), slots point a
   // sets: empty row + current of record 0 + visit 0 and current of record 1; width of the widest set
   assert.deepEqual(b.diagnoses.codes.shape, [4, 3]);
   assert.deepEqual([...b.diagnoses.codes.data.subarray(0, 3)], [0, 0, 0]);
-  assert.deepEqual([...b.diagnoses.slots.data], [1, 0, 2, 3]);
-  assert.deepEqual(unpackSets(b.diagnoses).map((r) => r.map((s) => s.length)), [[1, 0], [3, 1]]);
+  // right-aligned: the current encounter is always the last slot, a shorter history is padded in front
+  assert.deepEqual([...b.diagnoses.slots.data], [0, 1, 2, 3]);
+  assert.deepEqual(unpackSets(b.diagnoses).map((r) => r.map((s) => s.length)), [[0, 1], [3, 1]]);
   // a first-visit patient has no medication history: its slot points at the empty row
   assert.deepEqual(b.medications.slots.shape, [2, 1]);
   assert.equal(b.medications.slots.data[0], 0);
@@ -75,6 +76,9 @@ test('packing: only real sets are packed (row 0 is the empty set), slots point a
   assert.deepEqual(full.diagnoses.slots.shape, [2, tinyConfig.maxVisits]);
   assert.deepEqual(full.diagnoses.codes.shape, [4, tinyConfig.maxCodes]);
   assert.deepEqual(full.medications.slots.shape, [2, tinyConfig.maxVisits - 1]);
+  const V = tinyConfig.maxVisits;
+  assert.deepEqual([...full.diagnoses.slots.data], [...Array(V - 1).fill(0), 1, ...Array(V - 2).fill(0), 2, 3]);
+  assert.deepEqual(unpackSets(full.medications).map((r) => r.map((s) => s.length)), [Array(V - 1).fill(0), [...Array(V - 2).fill(0), 1]]);
 });
 
 test('codes per set are capped at maxCodes and duplicates count once', () => {

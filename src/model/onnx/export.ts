@@ -95,7 +95,14 @@ export function exportStudentOnnx(weights: WeightMap, info: ExportInfo): Uint8Ar
     const mask = g.op('Cast', [g.op('Not', [g.op('Equal', [codes, g.int64([0], true)])])], { to: int(1) });
     const emb = g.op('Gather', [W(`emb.${kind}`), codes]);
     const vectors = maskedMean(block(`set.${kind}`, emb, mask), mask, 1);
-    const sets = g.op('Gather', [vectors, slots]);
+    let sets = g.op('Gather', [vectors, slots]);
+    if (config.recency === 'position') {
+      // Distance of each right-aligned slot to the current encounter = slots after it (+1 for medications): a reverse
+      // CumSum over ones [B, V]. (Range over Shape(slots) gives an empty tensor under onnxruntime's graph optimisations.)
+      const ones = g.op('Add', [g.op('Mul', [slots, g.int64([0], true)]), g.int64([1], true)]);
+      const distances = g.op('CumSum', [ones, g.int64([1], true)], { reverse: int(1), exclusive: int(kind === 'medication' ? 0 : 1) });
+      sets = g.op('Add', [sets, g.op('Gather', [W('pos.visit'), distances])]);
+    }
     const visitMask = g.op('Cast', [g.op('Not', [g.op('Equal', [slots, g.int64([0], true)])])], { to: int(1) });
     return { sets, visitMask };
   };

@@ -1,6 +1,9 @@
 // Shape parameters of the LEADER(S) student; they travel in the model manifest so that runtime and exporter agree.
 import { z } from 'zod';
 
+export const RECENCY_MODES = ['none', 'position'] as const;
+export type RecencyMode = (typeof RECENCY_MODES)[number];
+
 export const StudentConfig = z
   .object({
     /** Embedding and transformer width. */
@@ -16,6 +19,12 @@ export const StudentConfig = z
     maxCodes: z.number().int().min(1),
     /** LayerNorm epsilon, the same in tfjs and ONNX. */
     epsilon: z.number().positive(),
+    /**
+     * Recency across encounters, a deviation from the paper (docs/student-model.md): `position` adds a learned
+     * embedding of each encounter's distance to the current one (0 = current) to its set vectors before the
+     * shared encounter block. `none` is the paper's order-free model; manifests without the field mean `none`.
+     */
+    recency: z.enum(RECENCY_MODES).default('none'),
   })
   .strict()
   .refine((c) => c.dim % c.heads === 0, { message: 'dim must be a multiple of heads' });
@@ -30,4 +39,5 @@ export const defaultStudentConfig: StudentConfig = {
   maxVisits: 10,
   maxCodes: 32,
   epsilon: 1e-5,
+  recency: 'none',
 };

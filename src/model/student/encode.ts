@@ -4,6 +4,9 @@
 //   slots [B, V]: for each record and encounter slot, the row of its set (0 = no set there).
 // Diagnosis and procedure slots run over the kept encounters, oldest first, the current one last; medication slots
 // over the kept earlier encounters (the model puts the profile prompt in front). profile [B, F]: one value index per field.
+// Slots are right-aligned: a record with fewer encounters than V has its padding in front, so the last diagnosis or
+// procedure slot is always the current encounter and slot v is V-1-v encounters before it (medication slot v: V-v).
+// The recency embedding (config.recency = 'position') reads that distance from the slot position alone.
 // Packing only real sets keeps padding out of the per-set transformer (most slots of a batch are empty).
 // Only the most recent maxVisits encounters are kept (defect 3: the current encounter always survives).
 import type { DatasetRecord } from '../../dataset/types.ts';
@@ -147,13 +150,14 @@ export class Encoder {
     const codes = this.buffer(`${name}.codes`, rows * width);
     const slotData = this.buffer(`${name}.slots`, sets.length * slots);
     let row = 1;
-    sets.forEach((s, b) =>
+    sets.forEach((s, b) => {
+      const first = b * slots + slots - s.length;
       s.forEach((set, v) => {
         if (set.length === 0) return;
         codes.set(set, row * width);
-        slotData[b * slots + v] = row++;
-      }),
-    );
+        slotData[first + v] = row++;
+      });
+    });
     return { codes: { data: codes, shape: [rows, width] }, slots: { data: slotData, shape: [sets.length, slots] } };
   }
 

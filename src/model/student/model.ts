@@ -116,11 +116,19 @@ export class StudentModel {
     return StudentModel.maskedMean(this.block(`set.${kind}`, emb, mask), mask) as tf.Tensor2D;
   }
 
-  /** Encounter sequence of one kind: set vectors placed at their slots -> [B, V, d], and the slot mask [B, V]. */
+  /**
+   * Encounter sequence of one kind: set vectors placed at their slots -> [B, V, d], and the slot mask [B, V].
+   * With recency 'position', each slot gets the embedding of its distance to the current encounter (slots are
+   * right-aligned, so slot v of V is V-1-v+offset back; offset 1 for medications, which start one encounter back).
+   */
   encodeSets(kind: 'diagnosis' | 'procedure' | 'medication', x: SetTensors): { sets: tf.Tensor; visitMask: tf.Tensor } {
     const [b, v] = x.slots.shape as [number, number];
     const vectors = this.setVectors(kind, x.codes);
-    const sets = tf.reshape(tf.gather(vectors, tf.reshape(x.slots, [-1])), [b, v, this.config.dim]);
+    let sets = tf.reshape(tf.gather(vectors, tf.reshape(x.slots, [-1])), [b, v, this.config.dim]);
+    if (this.config.recency === 'position') {
+      const offset = kind === 'medication' ? 1 : 0;
+      sets = tf.add(sets, tf.gather(this.p('pos.visit'), tf.range(v - 1 + offset, offset - 1, -1, 'int32')));
+    }
     return { sets, visitMask: tf.cast(tf.notEqual(x.slots, 0), 'float32') };
   }
 

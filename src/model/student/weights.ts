@@ -47,6 +47,11 @@ function blockSpecs(prefix: string, c: StudentConfig): ParamSpec[] {
   ];
 }
 
+/** Rows of the recency table: distances 0 (current) to maxVisits - 1; one more so that maxVisits 1 still has row 1 for its always-present medication slot. */
+export function positionRows(c: Pick<StudentConfig, 'maxVisits'>): number {
+  return c.maxVisits + 1;
+}
+
 /** Every parameter of the student. `teacherDim` adds the distillation projection (training only, not exported). */
 export function parameterSpecs(c: StudentConfig, sizes: TableSizes, labels: number, teacherDim?: number): ParamSpec[] {
   const d = c.dim;
@@ -63,6 +68,8 @@ export function parameterSpecs(c: StudentConfig, sizes: TableSizes, labels: numb
     { name: 'head1.b', shape: [c.hidden], init: 'zeros' },
     { name: 'head2.w', shape: [c.hidden, labels], init: 'glorot' },
     { name: 'head2.b', shape: [labels], init: 'zeros' },
+    // Last, so that the other parameters draw the same initial values with and without it (clean ablation).
+    ...(c.recency === 'position' ? [{ name: 'pos.visit', shape: [positionRows(c), d], init: 'embedding' } satisfies ParamSpec] : []),
   ];
   if (teacherDim !== undefined) {
     specs.push({ name: 'distill.w', shape: [c.hidden, teacherDim], init: 'glorot' });
