@@ -43,6 +43,47 @@ export const RetrainConfig = z
       })
       .strict()
       .default({}),
+    /**
+     * LEADER(T) in the pipeline: train the teacher on the training split, compute its features, distil the student
+     * from them (`alpha`), and score the teacher beside the candidate. Off by default: on a CPU a scratch teacher learns
+     * about the label frequencies and not more (docs/teacher.md), so CPU-only sites keep the plain student.
+     */
+    teacher: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** A local Hugging Face checkpoint folder (Llama family) to fine-tune with LoRA; absent = a small teacher from scratch. */
+        checkpoint: z.string().min(1).optional(),
+        finetune: z.enum(['lora', 'full']).optional(),
+        steps: z.number().int().positive().default(300),
+        batchSize: z.number().int().positive().default(8),
+        accumulation: z.number().int().positive().default(4),
+        /** Default 2e-4 for LoRA, 1e-3 for full fine-tuning (as `teacher train`). */
+        learningRate: z.number().positive().optional(),
+        warmupSteps: z.number().int().nonnegative().default(0),
+        /** Prompt budget in tokens, capped at the model's context. */
+        maxTokens: z.number().int().min(8).default(2048),
+        /** From scratch only: the small decoder and its pre-training on the prompt corpus. */
+        scratch: z
+          .object({
+            hidden: z.number().int().min(8).default(128),
+            layers: z.number().int().positive().default(4),
+            kvHeads: z.number().int().positive().default(2),
+            context: z.number().int().min(16).default(512),
+            vocab: z.number().int().min(300).default(2000),
+            pretrainSteps: z.number().int().nonnegative().default(200),
+            pretrainLearningRate: z.number().positive().default(1e-3),
+          })
+          .strict()
+          .default({}),
+        /** Weight of the distillation MSE when the teacher is on (paper: 0.4 MIMIC-III, 0.8 MIMIC-IV); `student.alpha` applies without it. */
+        alpha: z.number().positive().default(0.4),
+        /** Prompts per onnxruntime batch when computing features and scoring. */
+        featureBatchSize: z.number().int().positive().default(32),
+        seed: z.number().int().default(42),
+        backend: z.string().default('auto'),
+      })
+      .strict()
+      .default({}),
     evaluation: z
       .object({
         rounds: z.number().int().positive().default(10),

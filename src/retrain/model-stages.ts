@@ -6,6 +6,7 @@ import type { InputArtifact, StageImpl } from './engine.ts';
 import type { MergeOutput } from './data-stages.ts';
 import type { EvaluationReport, MethodInput } from '../eval/harness.ts';
 import type { GateDecision, GatePolicy } from './gate.ts';
+import type { TeacherFeaturesOutput, TeacherOutput } from './teacher-stages.ts';
 
 /** Train/validation/test fractions shared by distillation and evaluation, so the test patients are never trained on. */
 export const SPLIT = { train: 0.8, validation: 0.1, test: 0.1 } as const;
@@ -47,6 +48,9 @@ export const distilStage: StageImpl<DistilParams, DistilOutput> = {
     const dataset = await readDataset(datasetPath(inputs));
     const mapping = await loadMapping(params.mapping);
     const modelDir = join(ctx.dir, 'model');
+    // With the teacher on, its features come as an input artifact (so they are part of this stage's key).
+    const features = inputs.features;
+    const teacherFeatures = features ? join(features.ref.dir, (features.output as TeacherFeaturesOutput).dir) : params.teacherFeatures;
     const result = await trainModelDirectory(dataset, {
       out: modelDir,
       mapping,
@@ -60,7 +64,7 @@ export const distilStage: StageImpl<DistilParams, DistilOutput> = {
       beta: params.beta,
       backend: params.backend,
       modelVersion: params.modelVersion,
-      ...(params.teacherFeatures ? { teacherFeatures: params.teacherFeatures } : {}),
+      ...(teacherFeatures ? { teacherFeatures } : {}),
       onProgress: (e) => {
         if (e.type === 'epoch') ctx.progress(e.epoch / e.epochs, `epoch ${e.epoch}/${e.epochs} valid PR-AUC ${e.validPrAuc?.toFixed(4) ?? '-'}`);
       },
@@ -77,6 +81,8 @@ export interface EvaluateParams {
   baselines: string[];
   /** The served model's folder when one is served (its content hash keeps the key honest). */
   served?: { dir: string; version: string; sha256: string };
+  /** Prompts per onnxruntime batch when the run's teacher (input `teacher`) is scored too. */
+  teacherBatchSize?: number;
 }
 
 export interface EvaluateOutput {
@@ -103,6 +109,12 @@ export const evaluateStage: StageImpl<EvaluateParams, EvaluateOutput> = {
     const pretrained = (name: string, dir: string) => ({ name, create: () => new PretrainedModelMethod(name, dir) });
     const methods: MethodInput[] = [pretrained('candidate', candidateDir)];
     if (params.served) methods.push(pretrained('served', params.served.dir));
+    const teacher = inputs.teacher;
+    if (teacher) {
+      const { PretrainedTeacherMethod } = await import('./pretrained-teacher-method.ts');
+      const dir = join(teacher.ref.dir, (teacher.output as TeacherOutput).dir);
+      methods.push({ name: 'leader-t', create: () => new PretrainedTeacherMethod('leader-t', dir, dataset.names, params.teacherBatchSize) });
+    }
     for (const name of params.baselines) methods.push({ name, create: await methodFactory(name) });
     const report: EvaluationReport = await evaluate({
         dataset,

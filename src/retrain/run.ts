@@ -1,4 +1,5 @@
-// One retraining run: the plan (export -> partition -> build -> merge -> distil -> evaluate) on any executor,
+// One retraining run: the plan (export -> partition -> build -> merge -> [teacher -> teacher features] -> distil ->
+// evaluate) on any executor,
 // then register the candidate, apply the promotion gate and promote. The served model only ever changes to a
 // candidate that passed the gate.
 import { createHash } from 'node:crypto';
@@ -9,9 +10,10 @@ import type { RetrainConfig } from './config.ts';
 import { buildShardStage, exportStage, folderFingerprint, folderStage, mergeDatasetStage, partitionStage, type BulkSourceParams, type FolderSourceParams, type SourceOutput } from './data-stages.ts';
 import { runPlan, StageRegistry, type Executor, type PlanStep, type RunEvent } from './engine.ts';
 import { promotionGate, type GateDecision } from './gate.ts';
-import { distilStage, evaluateStage, type DistilOutput, type EvaluateOutput } from './model-stages.ts';
+import { distilStage, evaluateStage, SPLIT, type DistilOutput, type EvaluateOutput } from './model-stages.ts';
 import type { MergeOutput } from './data-stages.ts';
 import { ModelRegistry } from './registry.ts';
+import { checkpointFingerprint, teacherFeaturesStage, teacherStage, type TeacherFeaturesParams, type TeacherOutput, type TeacherParams } from './teacher-stages.ts';
 import type { EvaluationReport } from '../eval/harness.ts';
 
 export function leaderStages(): StageRegistry {
@@ -21,6 +23,8 @@ export function leaderStages(): StageRegistry {
     .add(partitionStage)
     .add(buildShardStage)
     .add(mergeDatasetStage)
+    .add(teacherStage)
+    .add(teacherFeaturesStage)
     .add(distilStage)
     .add(evaluateStage);
 }
@@ -39,6 +43,8 @@ export interface RetrainResult {
   dataset: MergeOutput['summary'];
   evaluation: string;
   report: string;
+  /** The run's teacher, when `teacher.enabled`. */
+  teacher?: TeacherOutput & { path: string };
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -71,6 +77,37 @@ export async function retrainPlan(config: RetrainConfig, served: { dir: string; 
   const partitions = config.partitions;
   const servedParams = served ? { dir: served.dir, version: served.version, sha256: (await sha256File(join(served.dir, 'model.onnx'))).slice(0, 24) } : undefined;
   const s = config.student;
+  const t = config.teacher;
+  const teacherSteps: PlanStep[] = t.enabled
+    ? [
+        {
+          id: 'teacher',
+          stage: 'teacher',
+          params: {
+            seed: t.seed,
+            // The student's split and seed: the teacher never sees the patients the candidate is tested on.
+            split: { ...SPLIT },
+            ...(t.checkpoint ? { checkpoint: { path: resolve(t.checkpoint), fingerprint: await checkpointFingerprint(t.checkpoint) } } : {}),
+            finetune: t.finetune ?? (t.checkpoint ? 'lora' : 'full'),
+            steps: t.steps,
+            batchSize: t.batchSize,
+            accumulation: t.accumulation,
+            learningRate: t.learningRate ?? ((t.finetune ?? (t.checkpoint ? 'lora' : 'full')) === 'lora' ? 2e-4 : 1e-3),
+            warmupSteps: t.warmupSteps,
+            maxTokens: t.maxTokens,
+            scratch: t.scratch,
+            backend: t.backend,
+          } satisfies TeacherParams,
+          inputs: { dataset: 'dataset' },
+        },
+        {
+          id: 'teacher-features',
+          stage: 'teacher-features',
+          params: { seed: s.seed, split: { ...SPLIT }, batchSize: t.featureBatchSize } satisfies TeacherFeaturesParams,
+          inputs: { dataset: 'dataset', teacher: 'teacher' },
+        },
+      ]
+    : [];
   return [
     source,
     { id: 'partition', stage: 'partition', params: { partitions }, inputs: { source: source.id }, fanOut: { from: source.id, select: (o) => (o as SourceOutput).files } },
@@ -82,6 +119,7 @@ export async function retrainPlan(config: RetrainConfig, served: { dir: string; 
       fanOut: { from: source.id, select: () => Array.from({ length: partitions }, (_, i) => i) },
     },
     { id: 'dataset', stage: 'merge-dataset', params: { mapping: loaded.name, mappingHash, labelSpace: loaded.labelSpace, createdAt: snapshot }, inputs: { shards: 'build' } },
+    ...teacherSteps,
     {
       id: 'distil',
       stage: 'distil',
@@ -93,18 +131,26 @@ export async function retrainPlan(config: RetrainConfig, served: { dir: string; 
         epochs: s.epochs,
         patience: s.patience,
         batchSize: s.batchSize,
-        alpha: s.alpha,
+        alpha: t.enabled ? t.alpha : s.alpha,
         beta: s.beta,
         backend: s.backend,
         modelVersion: config.modelVersion ?? `leader-s-${snapshot.replace(/[^0-9]/g, '').slice(0, 14)}`,
       },
-      inputs: { dataset: 'dataset' },
+      inputs: { dataset: 'dataset', ...(t.enabled ? { features: 'teacher-features' } : {}) },
     },
     {
       id: 'evaluate',
       stage: 'evaluate',
-      params: { mapping, mappingHash, seed: s.seed, rounds: config.evaluation.rounds, baselines: config.evaluation.baselines, ...(servedParams ? { served: servedParams } : {}) },
-      inputs: { dataset: 'dataset', candidate: 'distil' },
+      params: {
+        mapping,
+        mappingHash,
+        seed: s.seed,
+        rounds: config.evaluation.rounds,
+        baselines: config.evaluation.baselines,
+        ...(servedParams ? { served: servedParams } : {}),
+        ...(t.enabled ? { teacherBatchSize: t.featureBatchSize } : {}),
+      },
+      inputs: { dataset: 'dataset', candidate: 'distil', ...(t.enabled ? { teacher: 'teacher' } : {}) },
     },
   ];
 }
@@ -141,5 +187,15 @@ export async function runRetrain(config: RetrainConfig, executor: Executor, stor
     onEvent({ type: 'promoted', ...moved });
   }
   const dataset = (results.get('dataset')!.outputs[0] as MergeOutput).summary;
-  return { candidate: entry.version, decision, promoted, dataset, evaluation: join(evalDir, evalOut.html), report: reportPath };
+  const teacher = results.get('teacher');
+  const teacherOut = teacher?.outputs[0] as TeacherOutput | undefined;
+  return {
+    candidate: entry.version,
+    decision,
+    promoted,
+    dataset,
+    evaluation: join(evalDir, evalOut.html),
+    report: reportPath,
+    ...(teacher && teacherOut ? { teacher: { ...teacherOut, path: join(store.dirFor(teacher.refs[0]!.stage, teacher.refs[0]!.key), teacherOut.dir) } } : {}),
+  };
 }
