@@ -103,13 +103,13 @@ export function foldDataset(train: readonly DatasetRecord[], labels: readonly st
 export class FoldTeachers {
   private readonly teachers = new Map<string, Promise<FittedTeacher>>();
   private readonly features = new Map<string, Promise<FoldFeatures>>();
-  private readonly workDir: string;
+  private workDir: string | undefined;
   private readonly ownsWorkDir: boolean;
   private count = 0;
 
   constructor(private readonly options: FoldTeachersOptions) {
     this.ownsWorkDir = !options.workDir;
-    this.workDir = options.workDir ?? mkdtempSync(path.join(tmpdir(), 'leader-fold-teachers-'));
+    this.workDir = options.workDir;
   }
 
   get settings(): TeacherSettings {
@@ -123,6 +123,8 @@ export class FoldTeachers {
 
   /** A fresh path under the work folder (for a method's own files, e.g. its features folder). */
   newPath(prefix: string): string {
+    // Created on first use, so a pool that never fits leaves nothing behind.
+    this.workDir ??= mkdtempSync(path.join(tmpdir(), 'leader-fold-teachers-'));
     return path.join(this.workDir, `${prefix}-${++this.count}`);
   }
 
@@ -221,6 +223,7 @@ export class FoldTeachers {
   dispose(): void {
     this.teachers.clear();
     this.features.clear();
-    if (this.ownsWorkDir) rmSync(this.workDir, { recursive: true, force: true });
+    if (this.ownsWorkDir && this.workDir) rmSync(this.workDir, { recursive: true, force: true });
+    if (this.ownsWorkDir) this.workDir = undefined;
   }
 }

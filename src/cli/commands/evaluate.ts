@@ -1,12 +1,15 @@
 // `leader-cds evaluate`: every method on the same patient-level splits, one command; prints the
 // metric table and writes report.json, report.html (self-contained) and report.md.
 import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../errors.ts';
 import { numberOption } from '../options.ts';
 import type { StudentMethodOptions } from '../../eval/method.ts';
 import type { EvaluationProgress, EvaluationReport, Protocol, SplitSpec } from '../../eval/harness.ts';
+import type { BackendName } from '../../model/tf/backend.ts';
+import type { FoldTeachers, TeacherSettings } from '../../teacher/fold-teachers.ts';
 
 export interface EvaluateCommandOptions {
   dataset: string;
@@ -20,6 +23,17 @@ export interface EvaluateCommandOptions {
   protocol: string;
   out: string;
   teacherStates?: string;
+  teacherCheckpoint?: string;
+  teacherSteps?: string;
+  teacherPretrainSteps?: string;
+  teacherHidden?: string;
+  teacherLayers?: string;
+  teacherContext?: string;
+  teacherBatch?: string;
+  teacherAccumulation?: string;
+  teacherLr?: string;
+  teacherVocab?: string;
+  teacherBackend?: string;
   studentEpochs?: string;
   studentLr?: string;
   studentPatience?: string;
@@ -84,6 +98,44 @@ export function parseStudentOptions(opts: Partial<EvaluateCommandOptions>): Omit
   };
 }
 
+/** Per-fold teacher settings from the `--teacher-*` flags (leader-t; leader-s without --teacher-states); a bad value names its flag. */
+export async function parseTeacherOptions(opts: Partial<EvaluateCommandOptions>): Promise<{ settings: TeacherSettings; backend: BackendName | 'auto' }> {
+  const num = (flag: string, text: string | undefined, o: Parameters<typeof numberOption>[1]) => (text === undefined ? undefined : numberOption(flag, o)(text));
+  const steps = num('--teacher-steps', opts.teacherSteps, { int: true, min: 1 });
+  const pretrainSteps = num('--teacher-pretrain-steps', opts.teacherPretrainSteps, { int: true, min: 0 });
+  const hiddenSize = num('--teacher-hidden', opts.teacherHidden, { int: true, min: 8 });
+  const numLayers = num('--teacher-layers', opts.teacherLayers, { int: true, min: 1 });
+  const context = num('--teacher-context', opts.teacherContext, { int: true, min: 16 });
+  const batchSize = num('--teacher-batch', opts.teacherBatch, { int: true, min: 1 });
+  const accumulation = num('--teacher-accumulation', opts.teacherAccumulation, { int: true, min: 1 });
+  const learningRate = num('--teacher-lr', opts.teacherLr, { min: 1e-9, max: 1 });
+  const tokenizerVocab = num('--teacher-vocab', opts.teacherVocab, { int: true, min: 300 });
+  if (opts.teacherCheckpoint !== undefined && !existsSync(path.join(opts.teacherCheckpoint, 'config.json'))) {
+    throw new CliError(`--teacher-checkpoint ${opts.teacherCheckpoint}: no config.json there (a local Hugging Face checkpoint folder is expected)`, 2);
+  }
+  const { parseBackendChoice } = await import('../../model/tf/backend.ts');
+  let backend: BackendName | 'auto';
+  try {
+    backend = parseBackendChoice(opts.teacherBackend ?? 'auto');
+  } catch (err) {
+    throw new CliError(`--teacher-backend: ${(err as Error).message}`, 2);
+  }
+  const model = {
+    ...(hiddenSize !== undefined ? { hiddenSize, intermediateSize: Math.round((hiddenSize * 8) / 3 / 8) * 8 } : {}),
+    ...(numLayers !== undefined ? { numLayers } : {}),
+    ...(context !== undefined ? { maxPositions: context } : {}),
+  };
+  const settings: TeacherSettings = {
+    ...(opts.teacherCheckpoint !== undefined ? { checkpoint: path.resolve(opts.teacherCheckpoint) } : {}),
+    ...(steps !== undefined ? { steps } : {}),
+    ...(batchSize !== undefined ? { batchSize } : {}),
+    ...(accumulation !== undefined ? { accumulation } : {}),
+    ...(learningRate !== undefined ? { learningRate } : {}),
+    scratch: { model, ...(pretrainSteps !== undefined ? { pretrainSteps } : {}), ...(tokenizerVocab !== undefined ? { tokenizerVocab } : {}) },
+  };
+  return { settings, backend };
+}
+
 function parseProtocol(text: string): Protocol {
   if (text !== 'last' && text !== 'all') throw new CliError(`--protocol: expected last or all, got ${JSON.stringify(text)}`, 2);
   return text;
@@ -143,10 +195,20 @@ export async function runEvaluate(opts: EvaluateCommandOptions): Promise<{ repor
   const rounds = integer('--rounds', opts.rounds, 1);
   const seed = integer('--seed', opts.seed, 0);
   const student = parseStudentOptions(opts);
-  const names = opts.methods.split(',').map((s) => s.trim()).filter(Boolean);
-  if (names.length === 0) throw new CliError('--methods: name at least one method', 2);
+  const teacher = await parseTeacherOptions(opts);
+  const listed = opts.methods.split(',').map((s) => s.trim()).filter(Boolean);
+  if (listed.length === 0) throw new CliError('--methods: name at least one method', 2);
 
-  const { methodFactory, MethodUnavailableError } = await import('../../eval/registry.ts');
+  const { ABLATION_METHODS, createFoldTeachers, methodFactory, methodNotes, MethodUnavailableError, usesFoldTeacher } = await import('../../eval/registry.ts');
+  // `ablation` stands for the distillation ablation (student alone, + alignment, + features, both, teacher).
+  const names = [...new Set(listed.flatMap((n) => (n === 'ablation' ? [...ABLATION_METHODS] : [n])))];
+  const teacherStates = opts.teacherStates ? { teacherStates: path.resolve(opts.teacherStates) } : {};
+  // One teacher pool for all methods: a fold's teacher is fitted once, on its training patients. The
+  // display names come from the dataset, read after the methods are checked.
+  const promptNames: { names: Readonly<Record<string, string>> } = { names: {} };
+  const teachers: FoldTeachers | undefined = names.some((n) => usesFoldTeacher(n, { student: teacherStates }))
+    ? await createFoldTeachers({ names: () => promptNames.names, settings: teacher.settings, backend: teacher.backend })
+    : undefined;
   const { evaluate } = await import('../../eval/harness.ts');
   const { readDataset, DatasetError } = await import('../../dataset/io.ts');
   const { MappingError } = await import('../../mapping/errors.ts');
@@ -157,9 +219,7 @@ export async function runEvaluate(opts: EvaluateCommandOptions): Promise<{ repor
     try {
       methods.push({
         name,
-        create: await methodFactory(name, {
-          student: { ...(opts.teacherStates ? { teacherStates: path.resolve(opts.teacherStates) } : {}), ...student },
-        }),
+        create: await methodFactory(name, { student: { ...teacherStates, ...student }, ...(teachers ? { teachers } : {}) }),
       });
     } catch (err) {
       if (err instanceof MethodUnavailableError) throw new CliError(`--methods: ${err.message}`, 2);
@@ -174,6 +234,7 @@ export async function runEvaluate(opts: EvaluateCommandOptions): Promise<{ repor
     if (err instanceof DatasetError) throw new CliError(`--dataset ${err.message}`, 2);
     throw err;
   }
+  promptNames.names = dataset.names;
   let interacts: ((a: string, b: string) => boolean) | undefined;
   if (opts.mapping) {
     const { loadMapping } = await import('../../mapping/load.ts');
@@ -198,7 +259,10 @@ export async function runEvaluate(opts: EvaluateCommandOptions): Promise<{ repor
     throw err;
   } finally {
     progress.stop();
+    // The per-fold teachers are only needed while evaluating (the pool creates its folder on first use).
+    teachers?.dispose();
   }
+  report.notes.push(...methodNotes(names, { student: teacherStates }));
 
   const { renderHtmlReport } = await import('../../eval/report-html.ts');
   const { metricTableMarkdown } = await import('../../eval/report-table.ts');
@@ -229,7 +293,7 @@ export function register(program: Command): void {
     .description('compare methods (student, baselines) on patient-level splits: Jaccard, F1, PR-AUC, DDI rate, #Med with spread; JSON + HTML report')
     .requiredOption('--dataset <file>', 'dataset file (leader-cds dataset build)')
     .option('--mapping <file>', 'mapping config whose interaction pairs give the DDI rate')
-    .option('--methods <list>', 'comma-separated: most-frequent, previous, logreg, leader-s, leader-s-nodistill', 'most-frequent,previous,logreg')
+    .option('--methods <list>', 'comma-separated: most-frequent, previous, logreg, leader-s, leader-s-nodistill, leader-s-align, leader-s-features, leader-t; ablation = the last five in the distillation ablation order', 'most-frequent,previous,logreg')
     .option('--folds <k>', 'k-fold by patient (for small data)')
     .option('--split <train,validation,test>', 'holdout by patient (default 0.8,0.1,0.1 when --folds is not given)')
     .option('--validation <fraction>', 'k-fold: share of each fold\'s training patients held out for validation', '0.1')
@@ -237,7 +301,18 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed for splits, rounds and training', '42')
     .option('--protocol <last|all>', 'last: one sample per patient, its last encounter (paper); all: every encounter', 'last')
     .option('--out <dir>', 'where report.json, report.html and report.md go', 'evaluation-report')
-    .option('--teacher-states <file>', 'teacher hidden states for leader-s distillation')
+    .option('--teacher-states <file>', 'teacher features for leader-s / leader-s-features, fitted outside the folds (the report says so); default: a teacher per fold')
+    .option('--teacher-checkpoint <dir>', 'per-fold teachers: LoRA on this local Hugging Face checkpoint (default: a small decoder from scratch)')
+    .option('--teacher-steps <n>', 'per-fold teachers: fine-tuning steps (default 300)')
+    .option('--teacher-pretrain-steps <n>', 'per-fold teachers from scratch: causal-LM pre-training steps (default 200)')
+    .option('--teacher-hidden <n>', 'per-fold teachers from scratch: width (default 128)')
+    .option('--teacher-layers <n>', 'per-fold teachers from scratch: decoder layers (default 4)')
+    .option('--teacher-context <n>', 'per-fold teachers from scratch: context in tokens (default 512)')
+    .option('--teacher-batch <n>', 'per-fold teachers: prompts per micro-batch (default 8)')
+    .option('--teacher-accumulation <n>', 'per-fold teachers: micro-batches per step (default 4)')
+    .option('--teacher-lr <rate>', 'per-fold teachers: peak learning rate (default 1e-3 scratch, 2e-4 LoRA)')
+    .option('--teacher-vocab <n>', 'per-fold teachers from scratch: BPE vocabulary (default 2000)')
+    .option('--teacher-backend <name>', 'per-fold teachers: tfjs backend auto, tensorflow, wasm or cpu', 'auto')
     .option('--student-epochs <n>', 'upper bound on student training epochs')
     .option('--student-lr <rate>', 'student Adam learning rate (default 5e-4)')
     .option('--student-patience <n>', 'student early stopping: epochs without a better validation PR-AUC (default 10)')
