@@ -49,6 +49,8 @@ export const ServiceConfigSchema = z
         /** Hard budget for one hook call, FHIR fallback included. */
         timeBudgetMs: z.number().int().positive().max(60_000).default(300),
         shutdownTimeoutMs: z.number().int().positive().default(10_000),
+        /** Processes serving the port (node:cluster); each loads its own model. 1 runs no cluster at all. */
+        workers: z.number().int().min(1).max(64).default(1),
       })
       .strict()
       .default({}),
@@ -64,6 +66,24 @@ export const ServiceConfigSchema = z
         redis: z.string().min(1).optional(),
         /** How long a replaced model stays loaded for requests that started on it. */
         swapGraceMs: z.number().int().positive().default(30_000),
+      })
+      .strict()
+      .default({}),
+    fhir: z
+      .object({
+        /**
+         * FHIR servers the service may call with a client's fhirAuthorization token (base URLs, compared without a
+         * trailing slash). A call naming another server is served from its prefetch only: its token is never sent.
+         * Unset: any server a caller names (development; a warning is logged when auth.mode is jwt).
+         */
+        allowedServers: z
+          .array(
+            z
+              .string()
+              .url()
+              .refine((u) => /^https?:\/\//i.test(u), 'an http(s) URL'),
+          )
+          .optional(),
       })
       .strict()
       .default({}),
@@ -131,6 +151,8 @@ const ENV: Array<{ name: string; path: string[]; as: 'string' | 'int' | 'bool' |
   { name: 'LEADER_CDS_BASE_URL', path: ['server', 'baseUrl'], as: 'string' },
   { name: 'LEADER_CDS_BODY_LIMIT', path: ['server', 'bodyLimit'], as: 'size' },
   { name: 'LEADER_CDS_TIME_BUDGET_MS', path: ['server', 'timeBudgetMs'], as: 'int' },
+  { name: 'LEADER_CDS_WORKERS', path: ['server', 'workers'], as: 'int' },
+  { name: 'LEADER_CDS_FHIR_ALLOWED_SERVERS', path: ['fhir', 'allowedServers'], as: 'list' },
   { name: 'LEADER_CDS_MODEL_DIR', path: ['model', 'dir'], as: 'string' },
   { name: 'LEADER_CDS_MODEL_REGISTRY', path: ['model', 'registry'], as: 'string' },
   { name: 'LEADER_CDS_REDIS_URL', path: ['model', 'redis'], as: 'string' },

@@ -1,5 +1,6 @@
 // Starts the service: configuration already validated, then logger, metrics, feedback store, authentication,
 // the app, the listening socket, and the model in the background (readiness turns green when it is loaded).
+import cluster from 'node:cluster';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,7 @@ import { Readiness } from './ops/readiness.ts';
 import { createShutdown } from './ops/shutdown.ts';
 import { loadModelServices, resolveModelDir, type WiringDeps } from './wiring.ts';
 import { ModelHotSwap } from './hot-swap.ts';
+import { SharedState } from './shared-state.ts';
 
 export interface StartOptions {
   logger?: Logger;
@@ -31,6 +33,8 @@ export interface RunningService {
   readiness: Readiness;
   metrics: ServiceMetrics;
   feedbackStore: FeedbackStore;
+  /** Session memory and used token ids, shared with the other workers through SQLite. */
+  sharedState: SharedState;
   auth: Authenticator;
   logger: Logger;
   /** Resolves once the handlers are loaded (or failed to load: see readiness). */
@@ -60,13 +64,26 @@ export async function startService(config: ServiceConfig, options: StartOptions 
   const readiness = new Readiness(['model']);
   const definitions = loadServiceDefinitions(config.services.definitionsDir);
   const feedbackStore = new FeedbackStore(config.feedback.db);
+  let sharedState: SharedState;
   let auth: Authenticator;
   try {
-    auth = createAuthenticator(config.auth, (reason) => logger.debug({ reason }, 'JWT refused'));
+    sharedState = new SharedState(config.feedback.db, { maxTokenIds: config.auth.replayCacheSize });
   } catch (err) {
     feedbackStore.close();
     throw err;
   }
+  const closeStores = (): void => {
+    sharedState.close();
+    feedbackStore.close();
+  };
+  try {
+    auth = createAuthenticator(config.auth, (reason) => logger.debug({ reason }, 'JWT refused'), sharedState.replay);
+  } catch (err) {
+    closeStores();
+    throw err;
+  }
+  if (config.auth.mode === 'jwt' && config.fhir.allowedServers === undefined)
+    logger.warn('fhir.allowedServers is not set: a verified client may have its fhirAuthorization token sent to any fhirServer it names');
   const services: CdsService[] = [];
   const app = createApp({ services, config, auth, feedbackStore, metrics, logger, readiness });
   const server = createServer(app);
@@ -78,7 +95,7 @@ export async function startService(config: ServiceConfig, options: StartOptions 
   try {
     await once(server, 'listening');
   } catch (err) {
-    feedbackStore.close();
+    closeStores();
     throw err;
   }
   const address = server.address() as AddressInfo;
@@ -86,10 +103,11 @@ export async function startService(config: ServiceConfig, options: StartOptions 
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
   logger.info({ port: address.port, host: config.server.host, authMode: config.auth.mode, services: definitions.map((d) => d.id) }, 'listening');
 
-  const deps: WiringDeps = { config, metrics, feedbackStore, logger };
+  const deps: WiringDeps = { config, metrics, feedbackStore, logger, sessions: sharedState.sessions };
   // New requests look their service up in this array; swapping its contents never touches a request in flight.
   const apply = (handlers: CdsService[]) => services.splice(0, services.length, ...bindDefinitions(definitions, handlers));
   let hotSwap: ModelHotSwap | undefined;
+  let stopping = false;
   const loadAll = async (): Promise<void> => {
     if (options.loadServices) {
       apply(await options.loadServices(deps));
@@ -97,6 +115,11 @@ export async function startService(config: ServiceConfig, options: StartOptions 
     }
     const { dir, fromRegistry } = await resolveModelDir(config);
     const first = await loadModelServices(deps, dir);
+    // Shut down while the model loaded: release it and start no registry watch that would keep the process alive.
+    if (stopping) {
+      await first.close();
+      return;
+    }
     if (fromRegistry && config.model.hotSwap) {
       hotSwap = new ModelHotSwap({
         registryRoot: config.model.registry,
@@ -107,12 +130,16 @@ export async function startService(config: ServiceConfig, options: StartOptions 
         graceMs: config.model.swapGraceMs,
       });
       await hotSwap.start(first);
+      if (stopping) await hotSwap.stop();
     } else apply(first.services);
   };
   const loaded = loadAll().then(
     () => {
+      if (stopping) return;
       readiness.markReady('model');
       logger.info({ services: services.map((s) => s.id), model: hotSwap?.version }, 'ready');
+      // A cluster primary counts its workers in (src/service/cluster.ts).
+      if (cluster.isWorker) process.send?.({ leaderCds: 'ready' });
     },
     (err: unknown) => {
       readiness.markFailed('model', err instanceof Error ? err.message : String(err));
@@ -124,8 +151,12 @@ export async function startService(config: ServiceConfig, options: StartOptions 
     server,
     timeoutMs: config.server.shutdownTimeoutMs,
     logger,
-    beforeClose: () => readiness.markDraining(),
-    release: [() => feedbackStore.close(), async () => await hotSwap?.stop()],
+    beforeClose: () => {
+      stopping = true;
+      readiness.markDraining();
+    },
+    // A cluster worker's IPC channel would keep it alive: let go of it last.
+    release: [closeStores, async () => await hotSwap?.stop(), () => void (cluster.isWorker && cluster.worker?.disconnect())],
   });
   return {
     server,
@@ -133,6 +164,7 @@ export async function startService(config: ServiceConfig, options: StartOptions 
     readiness,
     metrics,
     feedbackStore,
+    sharedState,
     auth,
     logger,
     loaded,

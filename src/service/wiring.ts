@@ -11,6 +11,7 @@ import type { ServiceConfig } from './config.ts';
 import { cardLogPort } from './feedback/card-log.ts';
 import type { FeedbackStore } from './feedback/store.ts';
 import type { HistoryBuilder, LabelInfo, MedicationModel } from './hooks/ports.ts';
+import type { SessionMemory } from './hooks/session-store.ts';
 import { hookMetricsPort } from './ops/hook-metrics.ts';
 import type { ServiceMetrics } from './ops/metrics.ts';
 
@@ -19,6 +20,8 @@ export interface WiringDeps {
   metrics: ServiceMetrics;
   feedbackStore: FeedbackStore;
   logger: Logger;
+  /** What ordering sessions were told; outlives model swaps. */
+  sessions?: SessionMemory;
 }
 
 /** The ONNX student as the handlers' MedicationModel port, timing every inference. */
@@ -42,6 +45,25 @@ export function modelPort(runtime: StudentRuntime, mapping: LoadedMapping, obser
       // A record with no code the model knows gets no probabilities above any threshold: nothing is suggested.
       return predictions.map((p) => (p.status === 'ok' ? p.probabilities : empty));
     },
+  };
+}
+
+/** Base URLs compared as URLs (scheme and host case, default port) without a trailing slash; user info never matches. */
+export function fhirServerPolicy(allowed: readonly string[]): (url: string) => boolean {
+  const norm = (u: string): string | undefined => {
+    let x: URL;
+    try {
+      x = new URL(u);
+    } catch {
+      return undefined;
+    }
+    if (x.username !== '' || x.password !== '') return undefined;
+    return `${x.origin}${x.pathname.replace(/\/+$/, '')}${x.search}`;
+  };
+  const set = new Set(allowed.map(norm).filter((u): u is string => u !== undefined));
+  return (url) => {
+    const key = norm(url);
+    return key !== undefined && set.has(key);
   };
 }
 
@@ -113,6 +135,8 @@ export async function loadModelServices(deps: WiringDeps, modelDir: string): Pro
     history,
     metrics: metricsPort,
     cardLog: cardLogPort(deps.feedbackStore),
+    ...(deps.sessions ? { sessionStore: deps.sessions } : {}),
+    ...(config.fhir.allowedServers ? { fhirServerAllowed: fhirServerPolicy(config.fhir.allowedServers) } : {}),
     definitionsDir: config.services.definitionsDir,
   });
   return { version: runtime.manifest.modelVersion, services, close: () => runtime.close() };

@@ -26,6 +26,15 @@ async function serve(opts: { config?: string; port?: string }): Promise<void> {
     if (err instanceof ConfigError) throw new CliError(err.message, 2);
     throw err;
   }
+  const { default: cluster } = await import('node:cluster');
+  if (config.server.workers > 1 && cluster.isPrimary) {
+    // Workers re-run this command (cluster forks the same argv) and take the single-process path below.
+    const { runPrimary } = await import('../../service/cluster.ts');
+    const { createLogger } = await import('../../service/ops/logger.ts');
+    const code = await runPrimary({ workers: config.server.workers, logger: createLogger(config.log.level) });
+    if (code !== 0) throw new CliError('the service workers could not start or keep running (see the log above)', code);
+    return;
+  }
   let running;
   try {
     running = await startService(config);

@@ -12,7 +12,7 @@ import {
 } from 'jose';
 import { ServiceError } from '../contracts.ts';
 import type { IssuerConfig, ServiceConfig } from '../config.ts';
-import { ReplayCache } from './replay-cache.ts';
+import { ReplayCache, type ReplayStore } from './replay-cache.ts';
 
 export interface VerifiedClient {
   issuer: string;
@@ -40,6 +40,8 @@ export interface JwtOptions {
   replayCacheSize: number;
   /** Least time between two JWKS fetches (rotation on an unknown kid). */
   jwksCooldownMs?: number;
+  /** Where used token ids are remembered; an in-memory cache of `replayCacheSize` ids by default. */
+  replay?: ReplayStore;
   /** Called with the reason a token was refused (for debug logs; never the token). */
   onReject?: (reason: string) => void;
   now?: () => number;
@@ -73,7 +75,7 @@ function keysOf(issuer: IssuerConfig, cooldownMs: number): JWTVerifyGetKey {
 export class JwtAuthenticator implements Authenticator {
   readonly mode = 'jwt' as const;
   private readonly issuers = new Map<string, TrustedIssuer>();
-  private readonly replay: ReplayCache;
+  private readonly replay: ReplayStore;
   private readonly now: () => number;
 
   constructor(
@@ -81,7 +83,7 @@ export class JwtAuthenticator implements Authenticator {
     private readonly options: JwtOptions,
   ) {
     this.now = options.now ?? Date.now;
-    this.replay = new ReplayCache(options.replayCacheSize, this.now);
+    this.replay = options.replay ?? new ReplayCache(options.replayCacheSize, this.now);
     for (const issuer of issuers) {
       const bad = issuer.algorithms.filter((a) => SYMMETRIC_OR_NONE.test(a));
       if (bad.length > 0) throw new ServiceError('invalid', `issuer ${issuer.iss}: algorithms ${bad.join(', ')} are refused`);
@@ -146,7 +148,7 @@ export class DisabledAuthenticator implements Authenticator {
   }
 }
 
-export function createAuthenticator(auth: ServiceConfig['auth'], onReject?: (reason: string) => void): Authenticator {
+export function createAuthenticator(auth: ServiceConfig['auth'], onReject?: (reason: string) => void, replay?: ReplayStore): Authenticator {
   if (auth.mode === 'disabled') return new DisabledAuthenticator();
   return new JwtAuthenticator(auth.issuers, {
     clockSkewSeconds: auth.clockSkewSeconds,
@@ -154,5 +156,6 @@ export function createAuthenticator(auth: ServiceConfig['auth'], onReject?: (rea
     replayCacheSize: auth.replayCacheSize,
     jwksCooldownMs: auth.jwksCooldownSeconds * 1000,
     ...(onReject ? { onReject } : {}),
+    ...(replay ? { replay } : {}),
   });
 }

@@ -1,7 +1,13 @@
 // Remembers token ids (jti) until their token expires, so that a captured token cannot be replayed.
 // Bounded: when full, expired entries go first, then the ones closest to expiry.
 
-export class ReplayCache {
+/** What the authenticator needs of a replay memory: this cache, or the shared one (src/service/shared-state.ts). */
+export interface ReplayStore {
+  /** Records the id; false when it was already seen and has not expired. `expiresAt` is ms since epoch. */
+  checkAndRemember(key: string, expiresAt: number): boolean;
+}
+
+export class ReplayCache implements ReplayStore {
   private readonly expiries = new Map<string, number>();
   private nextSweep = 0;
 

@@ -8,7 +8,7 @@ import { keySpecs } from '../prefetch/keys.ts';
 import { resolvePrefetch } from '../prefetch/resolve.ts';
 import { activeMedications, readDrafts, type DraftSet, type OrderedMedication } from './orders.ts';
 import type { CardLog, HistoryBuilder, HookMetrics, MedicationModel } from './ports.ts';
-import type { SessionStore } from './session-store.ts';
+import type { SessionMemory } from './session-store.ts';
 
 export interface HookOptions {
   /** Time kept back from the deadline for the model and the cards (ms). */
@@ -40,7 +40,9 @@ export interface HookDeps {
   mapping: LoadedMapping;
   history: HistoryBuilder;
   metrics?: HookMetrics;
-  sessionStore?: SessionStore;
+  sessionStore?: SessionMemory;
+  /** Whether a FHIR server may receive the client's token; any server when absent (config fhir.allowedServers). */
+  fhirServerAllowed?: (url: string) => boolean;
   cardLog?: CardLog;
   options?: Partial<HookOptions>;
 }
@@ -97,6 +99,7 @@ export async function prepare(
     metrics: deps.metrics,
     maxPages: options.maxPages,
     pageSize: options.pageSize,
+    ...(deps.fhirServerAllowed ? { serverAllowed: deps.fhirServerAllowed } : {}),
   });
   const failed = Object.values(resolved.results).filter((r) => r && r.required && r.source === 'failed');
   if (failed.length > 0) {

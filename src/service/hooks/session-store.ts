@@ -7,6 +7,17 @@ export interface SessionKey {
   encounterId?: string;
 }
 
+/** What the handlers need of a session memory: the in-memory store below, or the shared one (src/service/shared-state.ts). */
+export interface SessionMemory {
+  /** Items (e.g. `suggest:A02B`, `ddi:B01A|M01A`) already said in this session. */
+  said(key: SessionKey): ReadonlySet<string>;
+  record(key: SessionKey, items: Iterable<string>): void;
+}
+
+export function sessionId(key: SessionKey): string {
+  return JSON.stringify([key.issuer ?? '', key.patientId, key.encounterId ?? '']);
+}
+
 export interface SessionStoreOptions {
   ttlMs?: number;
   maxSessions?: number;
@@ -18,7 +29,7 @@ interface Entry {
   expires: number;
 }
 
-export class SessionStore {
+export class SessionStore implements SessionMemory {
   private readonly sessions = new Map<string, Entry>();
   private readonly ttlMs: number;
   private readonly maxSessions: number;
@@ -30,12 +41,8 @@ export class SessionStore {
     this.now = options.now ?? Date.now;
   }
 
-  private static id(key: SessionKey): string {
-    return JSON.stringify([key.issuer ?? '', key.patientId, key.encounterId ?? '']);
-  }
-
   private live(key: SessionKey): Entry | undefined {
-    const id = SessionStore.id(key);
+    const id = sessionId(key);
     const entry = this.sessions.get(id);
     if (!entry) return undefined;
     if (entry.expires <= this.now()) {
@@ -51,7 +58,7 @@ export class SessionStore {
   }
 
   record(key: SessionKey, items: Iterable<string>): void {
-    const id = SessionStore.id(key);
+    const id = sessionId(key);
     const entry = this.live(key) ?? { said: new Set<string>(), expires: 0 };
     for (const item of items) entry.said.add(item);
     entry.expires = this.now() + this.ttlMs;

@@ -27,6 +27,8 @@ export interface ResolveOptions {
   pageSize?: number;
   /** Upper bound on Medication reads for references that neither prefetch nor _include resolved. */
   maxMedicationReads?: number;
+  /** Whether the named fhirServer may receive the client's token; a refused one is treated as not given. */
+  serverAllowed?: (url: string) => boolean;
 }
 
 export interface ResolvedPrefetch {
@@ -57,7 +59,9 @@ function describeFailure(err: unknown): { failure: KeyFailure; note: string } {
 }
 
 export async function resolvePrefetch(request: HookRequest, patientId: string, specs: KeySpec[], options: ResolveOptions): Promise<ResolvedPrefetch> {
-  const fallback = request.fhirServer
+  const refused = request.fhirServer !== undefined && options.serverAllowed !== undefined && !options.serverAllowed(request.fhirServer);
+  const noServer = refused ? 'the fhirServer given is not on this service\'s allow-list (fhir.allowedServers)' : 'no fhirServer was given';
+  const fallback = request.fhirServer && !refused
     ? new FhirFallback({
         baseUrl: request.fhirServer,
         accessToken: request.fhirAuthorization?.access_token,
@@ -69,7 +73,7 @@ export async function resolvePrefetch(request: HookRequest, patientId: string, s
       })
     : undefined;
   try {
-    const settled = await Promise.all(specs.map((spec) => resolveKey(request, spec, patientId, fallback)));
+    const settled = await Promise.all(specs.map((spec) => resolveKey(request, spec, patientId, fallback, noServer)));
     const results: Partial<Record<PrefetchKey, KeyResult>> = {};
     const notes: string[] = [];
     for (const result of settled) {
@@ -85,7 +89,7 @@ export async function resolvePrefetch(request: HookRequest, patientId: string, s
   }
 }
 
-async function resolveKey(request: HookRequest, spec: KeySpec, patientId: string, fallback: FhirFallback | undefined): Promise<KeyResult> {
+async function resolveKey(request: HookRequest, spec: KeySpec, patientId: string, fallback: FhirFallback | undefined, noServer: string): Promise<KeyResult> {
   const base = { key: spec.key, required: spec.required };
   const value = classifyPrefetch(request.prefetch as Record<string, unknown> | undefined, spec.key);
   let reason: string;
@@ -106,7 +110,7 @@ async function resolveKey(request: HookRequest, spec: KeySpec, patientId: string
       const typed = own.filter((r) => r.resourceType === spec.resourceType || r.resourceType === 'Medication');
       if (value.state === 'bundle' && value.next) {
         if (!fallback) {
-          return { ...base, source: 'failed', resources: typed, failure: 'partial', note: `prefetch.${spec.key} is paged and no fhirServer was given to read the rest` };
+          return { ...base, source: 'failed', resources: typed, failure: 'partial', note: `prefetch.${spec.key} is paged and ${noServer} to read the rest` };
         }
         try {
           const rest = await fallback.follow(spec.resourceType, { resourceType: 'Bundle', type: 'searchset', entry: [], link: [{ relation: 'next', url: value.next }] } as Bundle, 1);
@@ -136,7 +140,7 @@ async function resolveKey(request: HookRequest, spec: KeySpec, patientId: string
       reason = `prefetch.${spec.key} was not sent`;
       break;
   }
-  if (!fallback) return { ...base, source: 'failed', resources: [], failure: 'missing', note: `${reason} and no fhirServer was given` };
+  if (!fallback) return { ...base, source: 'failed', resources: [], failure: 'missing', note: `${reason} and ${noServer}` };
   try {
     if (spec.query.kind === 'read') {
       const resource = await fallback.read(spec.resourceType, spec.query.id);
