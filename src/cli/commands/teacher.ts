@@ -1,6 +1,7 @@
 // `leader-cds prompt` (the LEADER prompt of one encounter) and `leader-cds teacher train|predict`.
 import type { Command } from 'commander';
 import type { Dataset, DatasetRecord } from '../../dataset/types.ts';
+import type { CodeMapEntry } from '../../teacher/code-map.ts';
 import { CliError } from '../errors.ts';
 import { numberOption } from '../options.ts';
 
@@ -391,6 +392,7 @@ interface MapCodesCliOptions {
   minSimilarity: number;
   backend: string;
   json?: boolean;
+  writeMap?: boolean;
 }
 
 /** Which codes of a dataset the student has never seen, and the known code each would be read as. */
@@ -429,8 +431,26 @@ async function mapCodes(opts: MapCodesCliOptions): Promise<void> {
         encounter: r.encounterId,
         substitutions: substituteUnseenCodes(r, { known, neighbours, names: ds.names, minSimilarity: opts.minSimilarity }).substitutions,
       }));
+      let mapFile: string | undefined;
+      if (opts.writeMap) {
+        const { writeCodeMap } = await import('../../teacher/code-map.ts');
+        // One entry per unseen code: the embedder is deterministic, so every record maps it the same way.
+        const entries = new Map<string, CodeMapEntry>();
+        for (const r of results) {
+          for (const s of r.substitutions) entries.set(`${s.kind}\u0000${s.from}`, { kind: s.kind, from: s.from, fromName: s.fromName, to: s.to, toName: s.toName, similarity: s.similarity });
+        }
+        mapFile = await writeCodeMap(opts.model, {
+          format: 'leader-code-map',
+          version: 1,
+          modelVersion: files.manifest.modelVersion,
+          embedder,
+          minSimilarity: opts.minSimilarity,
+          createdAt: new Date().toISOString(),
+          entries: [...entries.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.from.localeCompare(b.from)),
+        });
+      }
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ embedder, minSimilarity: opts.minSimilarity, records: results.filter((r) => r.substitutions.length) }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ embedder, minSimilarity: opts.minSimilarity, records: results.filter((r) => r.substitutions.length), ...(mapFile ? { codeMap: mapFile } : {}) }, null, 2)}\n`);
         return;
       }
       const lines: string[] = [];
@@ -444,6 +464,7 @@ async function mapCodes(opts: MapCodesCliOptions): Promise<void> {
         }
       }
       lines.push(`${total} unseen named codes mapped in ${results.filter((r) => r.substitutions.length).length} of ${records.length} records (embedder: ${embedder}, minimum similarity ${opts.minSimilarity})`);
+      if (mapFile) lines.push(`wrote ${mapFile}: the runtime reads these codes as their known neighbour when serving this model`);
       process.stdout.write(`${lines.join('\n')}\n`);
     } finally {
       dispose();
@@ -540,6 +561,7 @@ export function register(program: Command): void {
     .option('--teacher <dir>', 'embed names with this teacher (default: character trigrams)')
     .option('--min-similarity <n>', 'cosine similarity below which a code stays unknown', numberOption('--min-similarity', { min: -1, max: 1 }), 0.3)
     .option('--backend <name>', 'tfjs backend for --teacher: auto, tensorflow, wasm or cpu', 'auto')
+    .option('--write-map', 'write the mappings to code-map.json in the model directory, where the runtime applies them when serving')
     .option('--json', 'print JSON')
     .action(mapCodes);
   teacher

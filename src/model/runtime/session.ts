@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import type { DatasetRecord } from '../../dataset/types.ts';
+import { CodeMap, CodeMapError, type AppliedSubstitution } from '../../teacher/code-map.ts';
 import { INPUT_NAMES } from '../onnx/export.ts';
 import { Encoder, type EncodedBatch, type IndexTensor, type PackedSets, type UnknownCode } from '../student/encode.ts';
 import { VocabIndex } from '../student/vocab.ts';
@@ -19,11 +20,14 @@ export interface LoadOptions {
   provider?: ExecutionProvider | 'auto';
   /** Intra-op threads; 1 keeps per-request latency low and leaves cores to concurrent requests. */
   threads?: number;
+  /** Unseen codes read as known ones (the model directory's code-map.json; `load` reads it). */
+  codeMap?: CodeMap;
 }
 
+/** `substitutions`: codes the model never saw, read as the known code the model directory's code map gives (present when any). */
 export type Prediction =
-  | { status: 'ok'; probabilities: Float32Array; unknown: UnknownCode[] }
-  | { status: 'no-recommendation'; reason: string; unknown: UnknownCode[] };
+  | { status: 'ok'; probabilities: Float32Array; unknown: UnknownCode[]; substitutions?: AppliedSubstitution[] }
+  | { status: 'no-recommendation'; reason: string; unknown: UnknownCode[]; substitutions?: AppliedSubstitution[] };
 
 export interface RankedLabel {
   label: string;
@@ -136,6 +140,7 @@ export class StudentRuntime {
     private readonly session: ort.InferenceSession,
     readonly provider: ExecutionProvider,
     readonly providerFallback: string | undefined,
+    readonly codeMap: CodeMap | undefined,
   ) {
     this.encoder = new Encoder(new VocabIndex(manifest.vocabularies), manifest.config);
     this.labelCount = manifest.vocabularies.labels.length;
@@ -146,7 +151,16 @@ export class StudentRuntime {
   }
 
   static async load(dir: string, options: LoadOptions = {}): Promise<StudentRuntime> {
-    return StudentRuntime.fromFiles(await readModelDir(dir), options);
+    const files = await readModelDir(dir);
+    let codeMap = options.codeMap;
+    try {
+      const v = files.manifest.vocabularies;
+      codeMap ??= await CodeMap.readFromDir(dir, { modelVersion: files.manifest.modelVersion, diagnoses: v.diagnoses, procedures: v.procedures });
+    } catch (err) {
+      if (err instanceof CodeMapError) throw new ModelLoadError(err.message);
+      throw err;
+    }
+    return StudentRuntime.fromFiles(files, { ...options, ...(codeMap ? { codeMap } : {}) });
   }
 
   /** A runtime over model files already in memory (validated manifest and ONNX bytes). */
@@ -160,7 +174,7 @@ export class StudentRuntime {
       await session.release();
       throw err;
     }
-    return new StudentRuntime(dir, files.manifest, session, provider, fallback);
+    return new StudentRuntime(dir, files.manifest, session, provider, fallback, options.codeMap);
   }
 
   get labels(): readonly string[] {
@@ -201,8 +215,11 @@ export class StudentRuntime {
     return run;
   }
 
-  private async predictNow(records: readonly DatasetRecord[]): Promise<Prediction[]> {
-    if (records.length === 0) return [];
+  private async predictNow(given: readonly DatasetRecord[]): Promise<Prediction[]> {
+    if (given.length === 0) return [];
+    // Unseen codes the code map knows are read as their known neighbour, and each replacement is reported.
+    const mapped = this.codeMap ? given.map((r) => this.codeMap!.apply(r)) : undefined;
+    const records = mapped ? mapped.map((m) => m.record) : given;
     const probe = this.encoder.encode(records);
     const usable = records.filter((_, i) => probe.known[i]);
     const results: Prediction[] = records.map((_, i) => ({ status: 'no-recommendation', reason: NO_KNOWN_CODE, unknown: probe.unknown[i]! }));
@@ -217,6 +234,9 @@ export class StudentRuntime {
       if (!probe.known[i]) return;
       results[i] = { status: 'ok', probabilities: probs.slice(k * this.labelCount, (k + 1) * this.labelCount), unknown: unknown[k]! };
       k++;
+    });
+    mapped?.forEach((m, i) => {
+      if (m.substitutions.length) results[i]!.substitutions = m.substitutions;
     });
     return results;
   }
