@@ -8,6 +8,7 @@ import type { CallContext, CdsResponse, CdsService } from './contracts.ts';
 import { ServiceError } from './contracts.ts';
 import type { ServiceConfig } from './config.ts';
 import type { Authenticator, VerifiedClient } from './auth/jwt.ts';
+import { BASIC_REALM, createAdminAuthenticator } from './auth/admin.ts';
 import { CdsResponseSchema, CardSchema, ActionSchema } from './cards-schema.ts';
 import { discoveryEntry } from './definitions.ts';
 import type { FeedbackStore } from './feedback/store.ts';
@@ -27,6 +28,8 @@ export interface AppOptions {
   metrics: ServiceMetrics;
   logger: Logger;
   readiness: Readiness;
+  /** The retraining queues' dashboard (src/retrain/queue-dashboard.ts), mounted at /admin/queues behind admin auth. */
+  queueDashboard?: { router: RequestHandler };
 }
 
 interface Locals {
@@ -121,6 +124,22 @@ export function createApp(options: AppOptions): express.Express {
       })
       .catch((err: unknown) => {
         if (err instanceof ServiceError && err.kind === 'unauthorized') metrics.authFailures.inc();
+        next(err);
+      });
+  };
+
+  // Admin endpoints: HTTP Basic users (a browser can sign in) or an admin-scoped JWT; open when auth is disabled.
+  const admin = createAdminAuthenticator(config.admin, auth);
+  const adminThen: RequestHandler = (req, res, next) => {
+    if (admin.open) return next();
+    admin
+      .authenticate(req.headers.authorization, `${baseUrl}${req.originalUrl.split('?')[0]}`)
+      .then(() => next())
+      .catch((err: unknown) => {
+        if (err instanceof ServiceError && err.kind === 'unauthorized') {
+          metrics.authFailures.inc();
+          res.set('WWW-Authenticate', `Basic realm="${BASIC_REALM}", charset="UTF-8"`);
+        }
         next(err);
       });
   };
@@ -233,12 +252,14 @@ export function createApp(options: AppOptions): express.Express {
 
   app.get(
     '/feedback/summary',
-    authThen,
+    adminThen,
     route((_req, res) => {
       res.json(feedbackStore.summary());
     }),
   );
   app.all('/feedback/summary', methodNotAllowed('GET'));
+
+  if (options.queueDashboard) app.use('/admin/queues', adminThen, options.queueDashboard.router);
 
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { parsePasswordHash } from './auth/admin.ts';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -114,6 +115,37 @@ export const ServiceConfigSchema = z
       .strict()
       .default({}),
     feedback: z.object({ db: z.string().min(1).default('var/feedback.sqlite') }).strict().default({}),
+    /** Admin endpoints (/feedback/summary, /admin/queues): HTTP Basic users, or JWTs with an admin scope (auth/admin.ts). */
+    admin: z
+      .object({
+        users: z
+          .array(
+            z
+              .object({
+                name: z.string().regex(/^[^:\s]{1,64}$/, 'a user name without spaces or colons'),
+                passwordHash: z.string().superRefine((value, ctx) => {
+                  try {
+                    parsePasswordHash(value);
+                  } catch (err) {
+                    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+                  }
+                }),
+              })
+              .strict(),
+          )
+          .default([]),
+        jwt: z
+          .object({ issuers: z.array(z.string().min(1)).optional(), scope: z.string().min(1).optional() })
+          .strict()
+          .default({}),
+        /** The retraining queues' Redis: when set, the bull dashboard is mounted at /admin/queues. */
+        queues: z
+          .object({ redis: z.string().min(1), prefix: z.string().min(1).optional(), readOnly: z.boolean().default(false) })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()
@@ -129,6 +161,13 @@ export const ServiceConfigSchema = z
         path: ['server', 'baseUrl'],
         message: 'auth.mode jwt needs the public base URL (the JWT aud is checked against it)',
       });
+    const names = c.admin.users.map((u) => u.name);
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['admin', 'users', i, 'name'], message: `user ${n} is listed twice` });
+    });
+    for (const [i, iss] of (c.admin.jwt.issuers ?? []).entries())
+      if (!c.auth.issuers.some((t) => t.iss === iss))
+        ctx.addIssue({ code: 'custom', path: ['admin', 'jwt', 'issuers', i], message: `${iss} is not one of auth.issuers (admin tokens are verified with their keys)` });
   });
 
 export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
@@ -162,6 +201,7 @@ const ENV: Array<{ name: string; path: string[]; as: 'string' | 'int' | 'bool' |
   { name: 'LEADER_CDS_CORS_ORIGINS', path: ['cors', 'origins'], as: 'list' },
   { name: 'LEADER_CDS_FEEDBACK_DB', path: ['feedback', 'db'], as: 'string' },
   { name: 'LEADER_CDS_LOG_LEVEL', path: ['log', 'level'], as: 'string' },
+  { name: 'LEADER_CDS_QUEUES_REDIS', path: ['admin', 'queues', 'redis'], as: 'string' },
 ];
 
 /** Fields holding file paths: resolved against the config file's folder, or the project root otherwise. */

@@ -51,6 +51,7 @@ export function warnIfAuthDisabled(config: ServiceConfig, logger: Logger): void 
     banner,
     'JWT AUTHENTICATION IS DISABLED (auth.mode: disabled): ANY CALLER CAN USE THIS SERVICE.',
     'Development only. Configure auth.mode jwt with allow-listed issuers before real patient data flows.',
+    `The admin endpoints are open too: /feedback/summary${config.admin.queues ? ' and the queue dashboard /admin/queues' : ''}.`,
     banner,
   ];
   logger.warn({ authMode: 'disabled' }, text.join('\n'));
@@ -85,7 +86,11 @@ export async function startService(config: ServiceConfig, options: StartOptions 
   if (config.auth.mode === 'jwt' && config.fhir.allowedServers === undefined)
     logger.warn('fhir.allowedServers is not set: a verified client may have its fhirAuthorization token sent to any fhirServer it names');
   const services: CdsService[] = [];
-  const app = createApp({ services, config, auth, feedbackStore, metrics, logger, readiness });
+  const queues = config.admin.queues;
+  const queueDashboard = queues
+    ? (await import('../retrain/queue-dashboard.ts')).createQueueDashboard({ redisUrl: queues.redis, basePath: '/admin/queues', readOnly: queues.readOnly, ...(queues.prefix ? { prefix: queues.prefix } : {}) })
+    : undefined;
+  const app = createApp({ services, config, auth, feedbackStore, metrics, logger, readiness, ...(queueDashboard ? { queueDashboard } : {}) });
   const server = createServer(app);
   // Slow-loris guards; EHR calls are small and quick.
   server.headersTimeout = 10_000;
@@ -96,6 +101,7 @@ export async function startService(config: ServiceConfig, options: StartOptions 
     await once(server, 'listening');
   } catch (err) {
     closeStores();
+    await queueDashboard?.close();
     throw err;
   }
   const address = server.address() as AddressInfo;
@@ -156,7 +162,7 @@ export async function startService(config: ServiceConfig, options: StartOptions 
       readiness.markDraining();
     },
     // A cluster worker's IPC channel would keep it alive: let go of it last.
-    release: [closeStores, async () => await hotSwap?.stop(), () => void (cluster.isWorker && cluster.worker?.disconnect())],
+    release: [closeStores, async () => await hotSwap?.stop(), async () => await queueDashboard?.close(), () => void (cluster.isWorker && cluster.worker?.disconnect())],
   });
   return {
     server,
