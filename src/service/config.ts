@@ -314,7 +314,9 @@ export function loadConfig(options: LoadConfigOptions = {}): ServiceConfig {
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
       const field = issue.path.join('.');
-      const origin = sources.get(field) ?? (file ? `config file ${file}` : 'configuration');
+      // A list item's problem (fhir.allowedServers.0) came from where the list was set.
+      const set = issue.path.map((_, i) => issue.path.slice(0, issue.path.length - i).join('.')).find((p) => sources.has(p));
+      const origin = (set !== undefined ? sources.get(set) : undefined) ?? (file ? `config file ${file}` : 'configuration');
       return `${origin}: ${field || '(top level)'}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration\n  ${lines.join('\n  ')}`);
