@@ -370,7 +370,6 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
       const a = acc.get(method.name) as Acc;
       options.onProgress?.({ type: 'fit-start', method: method.name, fold: part.fold });
       const rec = await method.create();
-      a.threshold = rec.threshold;
       const fitStart = performance.now();
       let fit: FitReport;
       let scores: Float32Array[];
@@ -387,6 +386,8 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
           throw new Error(`method ${method.name}, fold ${part.fold}: fit failed: ${(err as Error).message}`, { cause: err });
         }
         fitSeconds = (performance.now() - fitStart) / 1000;
+        // After fit: a method may choose its threshold on the validation split.
+        a.threshold = rec.threshold;
         const predStart = performance.now();
         scores = await rec.predict(test);
         predictSeconds = (performance.now() - predStart) / 1000;

@@ -61,6 +61,8 @@ export interface StudentMethodOptions {
   dim?: number;
   /** Width of the first head layer (the distillation feature z). */
   hidden?: number;
+  /** `validation`: after fitting, use the grid threshold with the best validation Jaccard instead of 0.3. */
+  thresholdFrom?: 'fixed' | 'validation';
   /** Recency signal across encounters (`position`: learned embedding of the distance to the current encounter). */
   recency?: 'none' | 'position';
 }

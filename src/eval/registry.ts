@@ -30,6 +30,8 @@ export interface MethodRegistryOptions {
    * teacher-states file; one pool shared by all methods fits one teacher per fold. The caller disposes it.
    */
   teachers?: FoldTeachers;
+  /** `validation`: learned methods (logreg, the students) choose their threshold on the validation split. */
+  thresholdFrom?: 'fixed' | 'validation';
 }
 
 export const METHOD_NAMES = [
@@ -120,7 +122,7 @@ export async function methodFactory(name: string, options: MethodRegistryOptions
     case 'previous':
       return () => new PreviousEncounterRecommender();
     case 'logreg':
-      return () => new LogisticRegressionRecommender();
+      return () => new LogisticRegressionRecommender(options.thresholdFrom ? { thresholdFrom: options.thresholdFrom } : {});
     case 'leader-s':
     case 'leader-s-nodistill':
     case 'leader-s-align':

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { parseStudentOptions, runEvaluate } from '../../src/cli/commands/evaluate.ts';
 import { CliError } from '../../src/cli/errors.ts';
 import { methodFactory } from '../../src/eval/registry.ts';
+import { THRESHOLD_GRID } from '../../src/eval/threshold.ts';
 import type { StudentRecommender } from '../../src/model/student/recommender.ts';
 import { generateRecords } from '../model/helpers.ts';
 
@@ -37,6 +38,10 @@ test('runEvaluate refuses a bad student flag before reading the dataset', async 
     runEvaluate({ dataset: '/nonexistent.jsonl', methods: 'leader-s-nodistill', validation: '0.1', rounds: '1', seed: '1', protocol: 'last', out: '/nonexistent', progress: false, studentLr: '-1' }),
     (err: unknown) => err instanceof CliError && /--student-lr must be at least/.test(err.message),
   );
+  await assert.rejects(
+    runEvaluate({ dataset: '/nonexistent.jsonl', methods: 'logreg', validation: '0.1', rounds: '1', seed: '1', protocol: 'last', out: '/nonexistent', progress: false, thresholdFrom: 'best' }),
+    (err: unknown) => err instanceof CliError && /--threshold-from must be fixed or validation, got 'best'/.test(err.message),
+  );
 });
 
 test('parsed student options reach training: the fitted model has the shape, learning rate, batch and patience asked for', async () => {
@@ -44,7 +49,7 @@ test('parsed student options reach training: the fitted model has the shape, lea
   assert.deepEqual(student, { epochs: 6, learningRate: 0.003, patience: 1, batchSize: 16, dim: 8, hidden: 6, recency: 'position' });
   const records = generateRecords({ patients: 60, seed: 5 });
   const labels = [...new Set(records.flatMap((r) => r.labels))].sort();
-  const create = await methodFactory('leader-s-nodistill', { student });
+  const create = await methodFactory('leader-s-nodistill', { student: { ...student, thresholdFrom: 'validation' } });
   const rec = (await create()) as StudentRecommender;
   try {
     const report = await rec.fit(records.slice(0, 150), records.slice(150), { labels, seed: 3 });
@@ -57,6 +62,7 @@ test('parsed student options reach training: the fitted model has the shape, lea
     // Patience 1: training stops one epoch after the best one, unless the epoch budget ends first.
     const ran = report.curve!.length;
     assert.ok(ran <= 6 && (ran === 6 || ran === report.bestEpoch! + 1), `ran ${ran} epochs, best ${report.bestEpoch}`);
+    assert.ok(THRESHOLD_GRID.includes(rec.threshold), `validation-chosen threshold ${rec.threshold}`);
     const probs = await rec.predict(records.slice(150, 152));
     assert.equal(probs[0]!.length, labels.length);
   } finally {

@@ -41,6 +41,7 @@ export interface EvaluateCommandOptions {
   studentDim?: string;
   studentHidden?: string;
   studentRecency?: string;
+  thresholdFrom?: string;
   title?: string;
   progress: boolean;
 }
@@ -195,6 +196,10 @@ export async function runEvaluate(opts: EvaluateCommandOptions): Promise<{ repor
   const rounds = integer('--rounds', opts.rounds, 1);
   const seed = integer('--seed', opts.seed, 0);
   const student = parseStudentOptions(opts);
+  const thresholdFrom = opts.thresholdFrom;
+  if (thresholdFrom !== undefined && thresholdFrom !== 'fixed' && thresholdFrom !== 'validation')
+    throw new CliError(`--threshold-from must be fixed or validation, got '${thresholdFrom}'`, 2);
+  const tuned = thresholdFrom ? { thresholdFrom: thresholdFrom as 'fixed' | 'validation' } : {};
   const teacher = await parseTeacherOptions(opts);
   const listed = opts.methods.split(',').map((s) => s.trim()).filter(Boolean);
   if (listed.length === 0) throw new CliError('--methods: name at least one method', 2);
@@ -219,7 +224,7 @@ export async function runEvaluate(opts: EvaluateCommandOptions): Promise<{ repor
     try {
       methods.push({
         name,
-        create: await methodFactory(name, { student: { ...teacherStates, ...student }, ...(teachers ? { teachers } : {}) }),
+        create: await methodFactory(name, { student: { ...teacherStates, ...student, ...tuned }, ...tuned, ...(teachers ? { teachers } : {}) }),
       });
     } catch (err) {
       if (err instanceof MethodUnavailableError) throw new CliError(`--methods: ${err.message}`, 2);
@@ -320,6 +325,7 @@ export function register(program: Command): void {
     .option('--student-dim <d>', 'student embedding/transformer width, a multiple of 4 (default 64)')
     .option('--student-hidden <n>', 'student head width, the distillation feature z (default 128)')
     .option('--student-recency <none|position>', 'recency across encounters: position = learned distance-to-current embedding (default none)')
+    .option('--threshold-from <fixed|validation>', 'validation: logreg and the students pick the threshold with the best validation Jaccard (default fixed: 0.5 / 0.3)')
     .option('--title <text>', 'report title')
     .option('--no-progress', 'no progress bar')
     .action(action);

@@ -7,6 +7,7 @@ import type { FitContext, FitReport, Recommender } from '../method.ts';
 import { averagePrecision, meanDefined } from '../metrics.ts';
 import { SeededRandom } from '../random.ts';
 import { labelIndex } from './label-frequency.ts';
+import { chooseThreshold } from '../threshold.ts';
 
 export interface LogisticRegressionOptions {
   learningRate: number;
@@ -20,6 +21,8 @@ export interface LogisticRegressionOptions {
   /** Features seen in fewer training records are dropped. */
   minCount: number;
   threshold: number;
+  /** `validation`: after fitting, use the grid threshold with the best validation Jaccard (src/eval/threshold.ts). */
+  thresholdFrom: 'fixed' | 'validation';
 }
 
 export const defaultLogisticRegressionOptions: LogisticRegressionOptions = {
@@ -30,6 +33,7 @@ export const defaultLogisticRegressionOptions: LogisticRegressionOptions = {
   patience: 4,
   minCount: 2,
   threshold: 0.5,
+  thresholdFrom: 'fixed',
 };
 
 /** The multi-hot feature tokens of a record; kinds are prefixed so that equal codes never collide. */
@@ -55,7 +59,7 @@ interface Encoded {
 
 export class LogisticRegressionRecommender implements Recommender {
   readonly name: string;
-  readonly threshold: number;
+  threshold: number;
   private readonly options: LogisticRegressionOptions;
   private featureIndex = new Map<string, number>();
   private nLabels = 0;
@@ -234,6 +238,10 @@ export class LogisticRegressionRecommender implements Recommender {
       this.weights = best.weights;
       this.bias = best.bias;
       bestEpoch = best.epoch;
+      if (o.thresholdFrom === 'validation') {
+        const scores = await this.predict(validation);
+        this.threshold = chooseThreshold(scores, valid.labels.map((y) => new Set(y)), o.threshold).threshold;
+      }
     }
     return { curve, ...(bestEpoch === undefined ? {} : { bestEpoch }), seconds: (performance.now() - started) / 1000 };
   }

@@ -8,6 +8,7 @@ import { DEFAULT_THRESHOLD, type ModelManifest } from '../runtime/manifest.ts';
 import { buildModelFiles } from './artifact.ts';
 import { defaultStudentConfig, type StudentConfig } from './config.ts';
 import { readTeacherFeatures } from './teacher-features.ts';
+import { chooseThreshold } from '../../eval/threshold.ts';
 import { defaultTrainOptions, trainStudent } from './train.ts';
 
 export interface StudentRecommenderOptions extends StudentMethodOptions {
@@ -20,7 +21,7 @@ export interface StudentRecommenderOptions extends StudentMethodOptions {
 
 export class StudentRecommender implements Recommender {
   readonly name: string;
-  readonly threshold = DEFAULT_THRESHOLD;
+  threshold = DEFAULT_THRESHOLD;
   private runtime: StudentRuntime | undefined;
 
   constructor(private readonly options: StudentRecommenderOptions) {
@@ -75,6 +76,12 @@ export class StudentRecommender implements Recommender {
     });
     await this.runtime?.close();
     this.runtime = await StudentRuntime.fromFiles(files, { provider: 'cpu' });
+    if (o.thresholdFrom === 'validation' && validation.length > 0) {
+      const index = new Map(ctx.labels.map((l, i) => [l, i]));
+      const truths = validation.map((r) => new Set(r.labels.map((l) => index.get(l)).filter((i): i is number => i !== undefined)));
+      this.threshold = chooseThreshold(await this.predict(validation), truths, DEFAULT_THRESHOLD).threshold;
+      ctx.onProgress?.({ type: 'message', text: `${this.name}: threshold ${this.threshold} chosen on validation` });
+    }
     return trained.report;
   }
 
