@@ -4,7 +4,10 @@
 // (ES384 tokens this bench signs with its own key, a fresh jti per call), with 1 and 2 worker processes.
 // `npm run bench:http`. Environment: BENCH_SECONDS per level (default 5), BENCH_RUNS per level (default 3, medians
 // printed), BENCH_LEVELS (default 1,16,64), BENCH_WORKERS (default 1,2), BENCH_AUTH (default disabled,jwt),
-// BENCH_NODE_ARGS (extra node flags for the service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
+// BENCH_CACHE (default off,on). Every call here sends the same patient, so the score cache is OFF for the main
+// tables (each call costs what a new patient costs); "on" adds the auth-disabled rows with the cache on, i.e. the
+// repeated calls of one ordering session. BENCH_NODE_ARGS (extra node flags for the service, e.g.
+// "--cpu-prof --cpu-prof-dir=/tmp/prof"),
 // LEADER_CDS_MODEL_DIR (default: the registry's current model).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
@@ -31,6 +34,8 @@ const authModes = (process.env.BENCH_AUTH ?? 'disabled,jwt').split(',') as Array
 for (const [name, values] of [['BENCH_LEVELS', levels], ['BENCH_WORKERS', workerCounts]] as const)
   if (values.some((v) => !Number.isInteger(v) || v < 1)) throw new Error(`${name}: expected positive whole numbers separated by commas`);
 if (authModes.some((m) => m !== 'disabled' && m !== 'jwt')) throw new Error('BENCH_AUTH: expected disabled and/or jwt');
+const cacheModes = (process.env.BENCH_CACHE ?? 'off,on').split(',');
+if (cacheModes.some((m) => m !== 'off' && m !== 'on')) throw new Error('BENCH_CACHE: expected off and/or on');
 if (!(seconds > 0) || !Number.isInteger(runs) || runs < 1) throw new Error('BENCH_SECONDS must be > 0 and BENCH_RUNS a whole number >= 1');
 const work = mkdtempSync(path.join(tmpdir(), 'bench-http-'));
 const baseEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LEADER_CDS_FEEDBACK_DB: path.join(work, 'feedback.sqlite') };
@@ -170,14 +175,15 @@ interface Running {
 }
 
 /** The service in its own process(es), so that autocannon here does not share its event loop. */
-async function startServiceProcess(auth: 'disabled' | 'jwt', workers: number): Promise<Running> {
+async function startServiceProcess(auth: 'disabled' | 'jwt', workers: number, cache: boolean): Promise<Running> {
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
   const env = {
     ...baseEnv,
     LEADER_CDS_AUTH_MODE: auth,
     LEADER_CDS_WORKERS: String(workers),
+    ...(cache ? {} : { LEADER_CDS_SCORE_CACHE_SIZE: '0' }),
     ...(auth === 'jwt' ? { LEADER_CDS_CONFIG: jwtConfigFile } : {}),
-    LEADER_CDS_FEEDBACK_DB: path.join(work, `feedback-${auth}-${workers}.sqlite`),
+    LEADER_CDS_FEEDBACK_DB: path.join(work, `feedback-${auth}-${workers}-${cache}.sqlite`),
   };
   const child = spawn(process.execPath, [...nodeArgs, path.join(projectRoot, 'bin/leader-cds.js'), 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const base = await new Promise<string>((resolve, reject) => {
@@ -215,7 +221,7 @@ const headersFor = (auth: 'disabled' | 'jwt'): Record<string, string> => ({
 });
 
 // A patient the model has advice for, so that the measured call builds and explains a suggestion card.
-const probeService = await startServiceProcess('disabled', 1);
+const probeService = await startServiceProcess('disabled', 1, false);
 let chosen: Candidate | undefined;
 let probeBody: { cards?: Array<{ summary: string }> } = {};
 try {
@@ -256,14 +262,19 @@ interface Level {
   errors: number;
   cpuMs: number | undefined;
 }
-for (const auth of authModes) {
-  for (const workers of workerCounts) {
-    const service = await startServiceProcess(auth, workers);
+const scenarios = [
+  ...(cacheModes.includes('off') ? authModes.flatMap((auth) => workerCounts.map((workers) => ({ auth, workers, cache: false }))) : []),
+  ...(cacheModes.includes('on') ? workerCounts.map((workers) => ({ auth: 'disabled' as const, workers, cache: true })) : []),
+];
+for (const { auth, workers, cache } of scenarios) {
+  {
+    const service = await startServiceProcess(auth, workers, cache);
     const url = `${service.base}${PATH}`;
     try {
       const check = await fetch(url, { method: 'POST', headers: headersFor(auth), body: payload.replace(marker, randomUUID()) });
       if (check.status !== 200) throw new Error(`auth ${auth}, ${workers} workers: check call answered ${check.status}: ${(await check.text()).slice(0, 300)}`);
-      console.log(`\nauth ${auth}, ${workers} worker process${workers > 1 ? 'es' : ''} (load ${load()})`);
+      const cacheText = cache ? 'score cache ON (the same patient again: a session\'s repeated calls)' : 'score cache off (every call scored anew)';
+      console.log(`\nauth ${auth}, ${workers} worker process${workers > 1 ? 'es' : ''}, ${cacheText} (load ${load()})`);
       console.log('concurrency   req/s     p50 ms   p99 ms   non-2xx  errors   server CPU ms/req   model-only p50 ms (+explain)');
       for (const connections of levels) {
         const results: Level[] = [];

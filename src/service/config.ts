@@ -67,6 +67,8 @@ export const ServiceConfigSchema = z
         redis: z.string().min(1).optional(),
         /** How long a replaced model stays loaded for requests that started on it. */
         swapGraceMs: z.number().int().positive().default(30_000),
+        /** Records whose scores are kept (per worker, per model; about 0.5 kB each); 0 turns the cache off. */
+        scoreCacheSize: z.number().int().min(0).max(1_000_000).default(20_000),
       })
       .strict()
       .default({}),
@@ -194,6 +196,7 @@ const ENV: Array<{ name: string; path: string[]; as: 'string' | 'int' | 'bool' |
   { name: 'LEADER_CDS_FHIR_ALLOWED_SERVERS', path: ['fhir', 'allowedServers'], as: 'list' },
   { name: 'LEADER_CDS_MODEL_DIR', path: ['model', 'dir'], as: 'string' },
   { name: 'LEADER_CDS_MODEL_REGISTRY', path: ['model', 'registry'], as: 'string' },
+  { name: 'LEADER_CDS_SCORE_CACHE_SIZE', path: ['model', 'scoreCacheSize'], as: 'int' },
   { name: 'LEADER_CDS_REDIS_URL', path: ['model', 'redis'], as: 'string' },
   { name: 'LEADER_CDS_MAPPING', path: ['mapping', 'path'], as: 'string' },
   { name: 'LEADER_CDS_AUTH_MODE', path: ['auth', 'mode'], as: 'string' },

@@ -28,6 +28,8 @@ export interface ServiceMetrics {
   readonly feedbackItems: Counter<'outcome'>;
   /** Calls refused by authentication. */
   readonly authFailures: Counter;
+  /** Records scored from the score cache (hit) or by the model (miss). */
+  readonly scoreCache: Counter<'result'>;
 }
 
 // Sub-millisecond model work and 300 ms budgets in one histogram: fine buckets at the low end.
@@ -107,6 +109,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Servi
       name: 'leader_cds_feedback_items_total',
       help: 'Feedback items stored (duplicates excluded)',
       labelNames: ['outcome'],
+      registers,
+    }),
+    scoreCache: new Counter({
+      name: 'leader_cds_score_cache_records_total',
+      help: 'Records whose scores came from the score cache (hit) or from the model (miss)',
+      labelNames: ['result'],
       registers,
     }),
     authFailures: new Counter({
