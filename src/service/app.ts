@@ -138,7 +138,7 @@ export function createApp(options: AppOptions): express.Express {
       .catch((err: unknown) => {
         if (err instanceof ServiceError && err.kind === 'unauthorized') {
           metrics.authFailures.inc();
-          res.set('WWW-Authenticate', `Basic realm="${BASIC_REALM}", charset="UTF-8"`);
+          res.set('WWW-Authenticate', `Basic realm="${BASIC_REALM}", charset="UTF-8", Bearer`);
         }
         next(err);
       });

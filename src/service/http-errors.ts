@@ -84,7 +84,8 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
     // 401 says nothing: a caller probing tokens learns nothing from the answer.
     const diagnostics = known.kind === 'unauthorized' ? 'unauthorized' : known.message;
     const expression = known.kind === 'unauthorized' ? undefined : known.expression;
-    if (known.kind === 'unauthorized') res.set('WWW-Authenticate', 'Bearer');
+    // The admin endpoints ask for Basic (a browser prompts for it); everything else for a bearer token.
+    if (known.kind === 'unauthorized' && !res.get('WWW-Authenticate')) res.set('WWW-Authenticate', 'Bearer');
     send(res, status, operationOutcome('error', code, diagnostics, expression));
     return;
   }
