@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.ts';
+import { THRESHOLD_GRID } from '../../src/eval/threshold.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const mapping = path.join(root, 'mappings', 'synthetic.json');
@@ -56,6 +57,9 @@ test('train writes a model directory with held-out metrics and label names from 
   const out = JSON.parse(r.stdout) as { metrics: { validation: { samples: number }; test: { samples: number } }; training: { epochs: number } };
   assert.ok(out.metrics.test.samples > 0);
   assert.equal(out.training.epochs, 2);
+  // The manifest's default threshold is the grid cut with the best validation Jaccard.
+  const manifest = JSON.parse(await readFile(path.join(model, 'manifest.json'), 'utf8')) as { thresholds: { default: number } };
+  assert.ok(THRESHOLD_GRID.includes(manifest.thresholds.default), `threshold ${manifest.thresholds.default}`);
 });
 
 test('recommend ranks labels for every patient of a bulk folder, and for one patient Bundle', async () => {

@@ -9,6 +9,7 @@ import { initBackend, parseBackendChoice, type BackendInfo } from '../tf/backend
 import { buildModelFiles, saveModel } from './artifact.ts';
 import { defaultStudentConfig, type StudentConfig } from './config.ts';
 import { heldOutMetrics } from './evaluate.ts';
+import { chooseThreshold } from '../../eval/threshold.ts';
 import { readTeacherFeatures } from './teacher-features.ts';
 import { trainStudent, TrainingError, type TrainReport } from './train.ts';
 
@@ -26,6 +27,8 @@ export interface TrainDirectoryOptions {
   maxVisits?: number;
   maxCodes?: number;
   learningRate?: number;
+  /** Manifest threshold: `validation` (default) picks the grid cut with the best validation Jaccard; `fixed` keeps 0.3. */
+  thresholdFrom?: 'fixed' | 'validation';
   seed: number;
   backend: string;
   modelVersion?: string;
@@ -102,7 +105,7 @@ export async function trainModelDirectory(dataset: Dataset, opts: TrainDirectory
   // Held-out figures come from the exported graph on onnxruntime: the numbers describe what is served.
   const draft = buildModelFiles(trained, meta);
   const runtime = await StudentRuntime.fromFiles(draft, { provider: 'cpu' });
-  const score = async (records: readonly DatasetRecord[]) => {
+  const probabilities = async (records: readonly DatasetRecord[]) => {
     const out: Float32Array[] = [];
     const L = trained.vocab.labels.length;
     for (let i = 0; i < records.length; i += 256) {
@@ -110,11 +113,19 @@ export async function trainModelDirectory(dataset: Dataset, opts: TrainDirectory
       const { probabilities } = await runtime.runRaw(part);
       for (let j = 0; j < part.length; j++) out.push(probabilities.slice(j * L, (j + 1) * L));
     }
-    return heldOutMetrics(out, records, trained.vocab.labels, DEFAULT_THRESHOLD);
+    return out;
   };
-  const metrics = { validation: await score(split.validation), test: await score(split.test) };
+  const validScores = await probabilities(split.validation);
+  const testScores = await probabilities(split.test);
   await runtime.close();
-  const files = buildModelFiles(trained, { ...meta, createdAt: draft.manifest.createdAt, metrics });
+  const labelRow = new Map(trained.vocab.labels.map((l, i) => [l, i] as const));
+  const truths = split.validation.map((r) => new Set(r.labels.map((l) => labelRow.get(l)).filter((i): i is number => i !== undefined)));
+  const threshold = (opts.thresholdFrom ?? 'validation') === 'validation' ? chooseThreshold(validScores, truths, DEFAULT_THRESHOLD).threshold : DEFAULT_THRESHOLD;
+  const metrics = {
+    validation: heldOutMetrics(validScores, split.validation, trained.vocab.labels, threshold),
+    test: heldOutMetrics(testScores, split.test, trained.vocab.labels, threshold),
+  };
+  const files = buildModelFiles(trained, { ...meta, createdAt: draft.manifest.createdAt, metrics, threshold });
   await saveModel(opts.out, files);
   return { manifest: files.manifest, onnxBytes: files.onnx.length, report: r, backend, metrics };
 }
