@@ -17,6 +17,9 @@ interface RetrainCliOptions {
   partitions?: number;
   epochs?: number;
   dim?: number;
+  teacher?: boolean;
+  teacherCheckpoint?: string;
+  teacherSteps?: number;
   promote: boolean;
   json?: boolean;
 }
@@ -35,6 +38,11 @@ async function buildConfig(opts: RetrainCliOptions): Promise<RetrainConfig> {
     if (opts.epochs !== undefined) student.epochs = opts.epochs;
     if (opts.dim !== undefined) student.dim = opts.dim;
     base.student = student;
+    const teacher = { ...((base.teacher as object | undefined) ?? {}) } as Record<string, unknown>;
+    if (opts.teacher || opts.teacherCheckpoint) teacher.enabled = true;
+    if (opts.teacherCheckpoint) teacher.checkpoint = opts.teacherCheckpoint;
+    if (opts.teacherSteps !== undefined) teacher.steps = opts.teacherSteps;
+    base.teacher = teacher;
     if (!opts.promote) base.promote = false;
     if (opts.redis && !base.notifyRedis) base.notifyRedis = opts.redis;
     if (!base.source) throw new CliError('retrain needs a source: --input <bulk folder>, --bulk-url <FHIR base> or --config <file>', 2);
@@ -45,6 +53,7 @@ async function buildConfig(opts: RetrainCliOptions): Promise<RetrainConfig> {
       mapping: resolve(config.mapping),
       workDir: resolve(config.workDir),
       registry: resolve(config.registry),
+      teacher: { ...config.teacher, ...(config.teacher.checkpoint ? { checkpoint: resolve(config.teacher.checkpoint) } : {}) },
       ...(config.source.kind === 'folder' ? { source: { ...config.source, path: resolve(config.source.path) } } : {}),
     };
   } catch (err) {
@@ -84,7 +93,11 @@ async function retrain(opts: RetrainCliOptions): Promise<void> {
     else
       process.stdout.write(
         `candidate ${result.candidate}: ${result.decision.passed ? 'passed the gate' : 'did not pass the gate'}; ${result.promoted ? 'promoted' : 'not promoted'}\n` +
-          `dataset: ${result.dataset.patients} patients, ${result.dataset.encounters} encounters\nreport: ${result.evaluation}\n`,
+          `dataset: ${result.dataset.patients} patients, ${result.dataset.encounters} encounters\n` +
+          (result.teacher
+            ? `teacher: ${result.teacher.base}, ${result.teacher.finetune} fine-tuning, ${result.teacher.parameters} parameters, trained on ${result.teacher.trainRecords} records (${result.teacher.path})\n`
+            : '') +
+          `report: ${result.evaluation}\n`,
       );
   } finally {
     reporter.stop();
@@ -120,7 +133,7 @@ async function worker(opts: { redis: string; concurrency: number }): Promise<voi
 export function register(program: Command): void {
   program
     .command('retrain')
-    .description('export -> dataset -> distil -> evaluate -> gate -> promote, inline or on bull workers')
+    .description('export -> dataset -> [teacher -> features] -> distil -> evaluate -> gate -> promote, inline or on bull workers')
     .option('--config <file>', 'retraining configuration (JSON or YAML)')
     .option('--input <folder>', 'a bulk-export folder to train from')
     .option('--bulk-url <url>', 'FHIR base URL to run a Bulk Data $export against')
@@ -132,6 +145,9 @@ export function register(program: Command): void {
     .option('--partitions <n>', 'patient partitions for parallel dataset building', numberOption('--partitions', { int: true, min: 1, max: 256 }))
     .option('--epochs <n>', 'student training epochs (upper bound)', numberOption('--epochs', { int: true, min: 1 }))
     .option('--dim <n>', 'student width', numberOption('--dim', { int: true, min: 4 }))
+    .option('--teacher', 'add the teacher stages: train LEADER(T) (from scratch unless --teacher-checkpoint), distil the student from its features, score it too')
+    .option('--teacher-checkpoint <dir>', 'local Hugging Face checkpoint to fine-tune with LoRA as the teacher (implies --teacher)')
+    .option('--teacher-steps <n>', 'teacher fine-tuning steps', numberOption('--teacher-steps', { int: true, min: 1 }))
     .option('--no-promote', 'register and gate the candidate, but do not promote it')
     .option('--json', 'print the result as JSON')
     .action(retrain);
