@@ -17,12 +17,17 @@ import { BullExecutor, openQueues, processTasks, type Queues } from '../../src/r
 import { parseRetrainConfig } from '../../src/retrain/config.ts';
 import { subscribePromotions, type Subscription } from '../../src/retrain/notify.ts';
 import { ModelRegistry } from '../../src/retrain/registry.ts';
-import { leaderStages, runRetrain, type RetrainEvent } from '../../src/retrain/run.ts';
+import { runRetrain, type RetrainEvent } from '../../src/retrain/run.ts';
+import { StageRegistry, type StageImpl } from '../../src/retrain/engine.ts';
+import { buildShardStage, exportStage, folderStage, mergeDatasetStage, partitionStage } from '../../src/retrain/data-stages.ts';
+import { distilStage, evaluateStage } from '../../src/retrain/model-stages.ts';
+import { teacherFeaturesStage, teacherStage } from '../../src/retrain/teacher-stages.ts';
 import { loadConfig, projectRoot } from '../../src/service/config.ts';
 import { startService, type RunningService } from '../../src/service/server.ts';
 import { redisAvailable, REDIS_SKIP, startRedis, type RedisHandle } from '../helpers/redis.ts';
 
 const skip = redisAvailable() ? false : REDIS_SKIP;
+const STAGES = [exportStage, folderStage, partitionStage, buildShardStage, mergeDatasetStage, teacherStage, teacherFeaturesStage, distilStage, evaluateStage] as StageImpl[];
 let tmp: string;
 let redis: RedisHandle | undefined;
 let bulk: BulkTestServer | undefined;
@@ -82,10 +87,14 @@ test('bulk export (backend-services auth) -> bull, two workers -> gate -> promot
   assert.equal(service.hotSwap?.version, 'e2e-before');
 
   // Two workers, each with its own Redis connections, as two worker processes would have; the coordinator a third.
+  // Each worker's stages are the real ones, wrapped to record which worker ran what.
+  const ranBy: string[][] = [[], []];
   for (let i = 0; i < 2; i++) {
     const q = openQueues({ redisUrl: redis!.url, prefix: 'e2e' });
     queues.push(q);
-    processTasks(q, leaderStages(), undefined, 1);
+    const stages = new StageRegistry();
+    for (const stage of STAGES) stages.add({ ...stage, run: (p, inputs, ctx) => (ranBy[i]!.push(stage.name), stage.run(p, inputs, ctx)) });
+    processTasks(q, stages, undefined, 1);
   }
   const coordinator = openQueues({ redisUrl: redis!.url, prefix: 'e2e', pollMs: 200 });
   queues.push(coordinator);
@@ -158,6 +167,8 @@ test('bulk export (backend-services auth) -> bull, two workers -> gate -> promot
   for (const s of ['export', 'partition', 'build-shard', 'merge-dataset', 'distil', 'evaluate']) assert.ok(stages.has(s), `${s} ran as a bull task`);
   assert.ok(done.filter((j) => j.data.stage === 'partition').length >= 2, 'the export came as several files, one partition task each');
   assert.ok(bulk!.stats.tokens >= 1, 'the export used a backend-services token');
+  assert.ok(ranBy[0]!.length > 0 && ranBy[1]!.length > 0, `both workers took tasks (${ranBy.map((r) => r.length).join(' + ')})`);
+  assert.equal(ranBy[0]!.length + ranBy[1]!.length, done.length, 'every task ran once');
 
   assert.deepEqual(failures, [], 'no request failed during the run and the swap');
   const before = answers.filter((a) => a.at < promotedAt);
