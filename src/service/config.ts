@@ -67,7 +67,7 @@ export const ServiceConfigSchema = z
         redis: z.string().min(1).optional(),
         /** How long a replaced model stays loaded for requests that started on it. */
         swapGraceMs: z.number().int().positive().default(30_000),
-        /** Records whose scores are kept (per worker, per model; about 0.5 kB each); 0 turns the cache off. */
+        /** Score vectors kept (per worker and model; 64 floats each, an explanation one per occluded input); 0: off. */
         scoreCacheSize: z.number().int().min(0).max(1_000_000).default(20_000),
       })
       .strict()

@@ -1,9 +1,10 @@
 // Scores of records the model has already seen, for the model it was built with. An ordering session calls
 // order-select at every selection and order-sign at the end with the same patient record: the record and its
-// occlusion variants (the explanation's batch, most of the model time) are scored once per session, not per call.
+// explanation (the occlusion batch, most of the model time) are scored once per session, not per call.
+// Keyed by the record as the encoder reads it; the occlusion variants follow from the record and the bound, so
+// one key per call covers them (hashing each variant would cost more than it saves).
 import { createHash } from 'node:crypto';
 import type { DatasetRecord } from '../dataset/types.ts';
-import type { MedicationModel } from './hooks/ports.ts';
 
 /** What the model reads of a record (src/model/student/encode.ts), and nothing else: ids and dates are not inputs. */
 export function recordKey(r: DatasetRecord): string {
@@ -14,66 +15,54 @@ export function recordKey(r: DatasetRecord): string {
   return createHash('sha256').update(text).digest('base64');
 }
 
-/** Least-recently-used, bounded in entries (64 float scores and a 44-character key each). */
+type Scores = Float32Array | readonly Float32Array[];
+
+/** Least-recently-used, bounded in score vectors (64 floats each; an explanation holds one per occluded input). */
 export class ScoreCache {
-  private readonly entries = new Map<string, Float32Array>();
+  private readonly entries = new Map<string, Scores>();
+  private vectors = 0;
   hits = 0;
   misses = 0;
 
-  constructor(readonly maxEntries: number) {}
+  constructor(
+    readonly maxVectors: number,
+    private readonly onLookup?: (hit: boolean) => void,
+  ) {}
 
-  get(key: string): Float32Array | undefined {
-    const value = this.entries.get(key);
-    if (value === undefined) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    return value;
+  private static weight(value: Scores): number {
+    return value instanceof Float32Array ? 1 : Math.max(1, value.length);
   }
 
-  set(key: string, value: Float32Array): void {
+  get<T extends Scores>(key: string): T | undefined {
+    const value = this.entries.get(key);
+    if (value === undefined) {
+      this.misses++;
+      this.onLookup?.(false);
+      return undefined;
+    }
+    this.hits++;
+    this.onLookup?.(true);
     this.entries.delete(key);
     this.entries.set(key, value);
-    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    return value as T;
+  }
+
+  set(key: string, value: Scores): void {
+    const old = this.entries.get(key);
+    if (old !== undefined) {
+      this.vectors -= ScoreCache.weight(old);
+      this.entries.delete(key);
+    }
+    this.entries.set(key, value);
+    this.vectors += ScoreCache.weight(value);
+    while (this.vectors > this.maxVectors && this.entries.size > 1) {
+      const oldest = this.entries.keys().next().value!;
+      this.vectors -= ScoreCache.weight(this.entries.get(oldest)!);
+      this.entries.delete(oldest);
+    }
   }
 
   get size(): number {
     return this.entries.size;
   }
-}
-
-/**
- * The model with a score cache in front: records seen before are answered from it, the rest go to the model in one
- * batch as before. Scores are shared, read-only arrays. One cache per loaded model, so a swap starts empty.
- */
-export function cachedModel(model: MedicationModel, cache: ScoreCache, onLookup?: (hits: number, misses: number) => void): MedicationModel {
-  return {
-    version: model.version,
-    labels: model.labels,
-    threshold: model.threshold,
-    labelInfo: (label) => model.labelInfo(label),
-    async predict(records: DatasetRecord[]): Promise<Float32Array[]> {
-      const keys = records.map(recordKey);
-      const out: Array<Float32Array | undefined> = keys.map((k) => cache.get(k));
-      // Each distinct missing record once, in one batch.
-      const missing = new Map<string, DatasetRecord>();
-      keys.forEach((k, i) => {
-        if (out[i] === undefined && !missing.has(k)) missing.set(k, records[i]!);
-      });
-      const hits = out.filter((o) => o !== undefined).length;
-      cache.hits += hits;
-      cache.misses += records.length - hits;
-      onLookup?.(hits, records.length - hits);
-      if (missing.size > 0) {
-        const scores = await model.predict([...missing.values()]);
-        if (scores.length !== missing.size) throw new Error(`the model answered ${scores.length} score vectors for ${missing.size} records`);
-        const fresh = new Map<string, Float32Array>();
-        [...missing.keys()].forEach((k, i) => {
-          fresh.set(k, scores[i]!);
-          cache.set(k, scores[i]!);
-        });
-        keys.forEach((k, i) => (out[i] ??= fresh.get(k)));
-      }
-      return out as Float32Array[];
-    },
-  };
 }

@@ -64,7 +64,7 @@ export async function startService(config: ServiceConfig, options: StartOptions 
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
   const readiness = new Readiness(['model']);
   const definitions = loadServiceDefinitions(config.services.definitionsDir);
-  const feedbackStore = new FeedbackStore(config.feedback.db);
+  const feedbackStore = new FeedbackStore(config.feedback.db, (err, rows) => logger.error({ err, rows }, 'issued cards not written to the feedback database'));
   let sharedState: SharedState;
   let auth: Authenticator;
   try {

@@ -13,7 +13,7 @@ import type { FeedbackStore } from './feedback/store.ts';
 import type { HistoryBuilder, LabelInfo, MedicationModel } from './hooks/ports.ts';
 import type { SessionMemory } from './hooks/session-store.ts';
 import { hookMetricsPort } from './ops/hook-metrics.ts';
-import { cachedModel, ScoreCache } from './score-cache.ts';
+import { ScoreCache } from './score-cache.ts';
 import type { ServiceMetrics } from './ops/metrics.ts';
 
 export interface WiringDeps {
@@ -130,17 +130,11 @@ export async function loadModelServices(deps: WiringDeps, modelDir: string): Pro
   if (runtime.manifest.labelSpace !== undefined && runtime.manifest.labelSpace !== mapping.labelSpace)
     logger.warn({ model: runtime.manifest.labelSpace, mapping: mapping.labelSpace }, 'the model and the mapping use different label spaces');
   const metricsPort = hookMetricsPort(deps.metrics);
-  const onnx = modelPort(runtime, mapping, metricsPort.inference);
   const size = config.model.scoreCacheSize;
-  const model =
-    size > 0
-      ? cachedModel(onnx, new ScoreCache(size), (hits, misses) => {
-          if (hits > 0) deps.metrics.scoreCache.inc({ result: 'hit' }, hits);
-          if (misses > 0) deps.metrics.scoreCache.inc({ result: 'miss' }, misses);
-        })
-      : onnx;
+  const scoreCache = size > 0 ? new ScoreCache(size, (hit) => deps.metrics.scoreCache.inc({ result: hit ? 'hit' : 'miss' })) : undefined;
   const services = createHookServices({
-    model,
+    model: modelPort(runtime, mapping, metricsPort.inference),
+    ...(scoreCache ? { scoreCache } : {}),
     mapping,
     history,
     metrics: metricsPort,

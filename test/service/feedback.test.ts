@@ -62,6 +62,40 @@ describe('feedback store', () => {
     raw.close();
   });
 
+  it('writes the issued cards of one event-loop turn in one transaction, before any read, and at close', async () => {
+    const file = path.join(dir, 'batched.sqlite');
+    const store = new FeedbackStore(file);
+    const count = (): number => {
+      const raw = new Database(file, { readonly: true });
+      try {
+        return (raw.prepare('SELECT COUNT(*) AS n FROM issued_cards').get() as { n: number }).n;
+      } finally {
+        raw.close();
+      }
+    };
+    for (let i = 0; i < 3; i++) store.recordIssuedCards([{ service: 'svc', cardUuid: `c${i}`, modelVersion: 'v1', label: 'A02B' }]);
+    assert.equal(count(), 0, 'not written yet within the turn');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(count(), 3);
+    store.recordIssuedCards([{ service: 'svc', cardUuid: 'c3', modelVersion: 'v1', label: 'A02B' }]);
+    assert.equal(store.summary().rows[0]?.issued, 4, 'a read sees what was recorded just before');
+    store.recordIssuedCards([{ service: 'svc', cardUuid: 'c4', modelVersion: 'v1', label: 'A02B' }]);
+    store.close();
+    assert.equal(count(), 5, 'close wrote the rest');
+    assert.throws(() => store.recordIssuedCards([{ service: 'svc', cardUuid: 'c5', modelVersion: 'v1', label: 'A02B' }]), /closed/);
+  });
+
+  it('a batch that cannot be written is reported, not thrown into the event loop', async () => {
+    const reports: number[] = [];
+    const store = new FeedbackStore(path.join(dir, 'broken.sqlite'), (_err, rows) => reports.push(rows));
+    store.recordIssuedCards([{ service: 'svc', cardUuid: 'x', modelVersion: 'v1', label: 'A02B' }]);
+    // Break the statement's database under the store: the deferred write fails.
+    (store as unknown as { db: Database.Database }).db.exec('DROP TABLE issued_cards');
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(reports, [1]);
+    store.close();
+  });
+
   it('summarises acceptance per model version and label', () => {
     const store = new FeedbackStore(path.join(dir, 'summary.sqlite'));
     // Card A (model v1) proposes two labels by suggestion; card B (v1) one; card C (v2) one; card D (v1) never answered.

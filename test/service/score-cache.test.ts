@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DatasetRecord } from '../../src/dataset/types.ts';
-import { occlusionInputs, withoutInput } from '../../src/service/cards/explain.ts';
-import { cachedModel, recordKey, ScoreCache } from '../../src/service/score-cache.ts';
+import { occlusionInputs, scoreRecord, withOcclusion } from '../../src/service/cards/explain.ts';
+import { recordKey, ScoreCache } from '../../src/service/score-cache.ts';
 import { FixtureModel } from '../support/hooks-model.ts';
 
 const base: DatasetRecord = {
@@ -42,42 +42,41 @@ describe('score cache', () => {
     assert.ok(!keys.has(same));
   });
 
-  it('answers seen records from the cache and sends only the distinct unseen ones to the model, in one batch, with equal scores', async () => {
-    const inner = new FixtureModel();
-    const reference = new FixtureModel();
+  it('a repeated call gets the record\'s scores and its explanation from the cache, equal to the model\'s, without running it', async () => {
+    const model = new FixtureModel();
     const cache = new ScoreCache(1000);
-    const model = cachedModel(inner, cache);
-    const variants = occlusionInputs(base, 64).map((input) => withoutInput(base, input));
-    const first = await model.predict([base]);
-    assert.deepEqual(inner.batchSizes, [1]);
-    // The explanation batch: the record itself is among the known, two copies of a variant are scored once.
-    const batch = [base, ...variants, variants[0]!];
-    const scored = await model.predict(batch);
-    assert.deepEqual(inner.batchSizes, [1, variants.length]);
-    assert.deepEqual(scored, await reference.predict(batch));
-    assert.equal(scored[0], first[0], 'the cached array itself');
-    // A repeated call (the next order-select, then order-sign) costs the model nothing.
-    await model.predict([base]);
-    await model.predict(variants);
-    assert.equal(inner.calls, 2);
-    assert.equal(cache.hits, 1 + 1 + variants.length);
-    assert.equal(cache.misses, 1 + variants.length + 1);
+    const first = await withOcclusion(model, await scoreRecord(model, base, cache), 64, cache);
+    assert.deepEqual(model.batchSizes, [1, occlusionInputs(base, 64).length]);
+    // The next order-select (or order-sign) of the session: ids and dates differ, the inputs do not.
+    const again = await withOcclusion(model, await scoreRecord(model, { ...base, encounterId: 'other', start: '2030-01-01T00:00:00Z' }, cache), 64, cache);
+    assert.equal(model.calls, 2, 'the model did not run again');
+    assert.equal(cache.hits, 2);
+    const plain = await withOcclusion(model, await scoreRecord(model, base), 64);
+    assert.deepEqual(again.base, plain.base);
+    assert.deepEqual(again.occluded, plain.occluded);
+    assert.deepEqual(again.inputs, first.inputs);
+    // Another bound is another explanation; another record is a miss.
+    await withOcclusion(model, await scoreRecord(model, base, cache), 3, cache);
+    await scoreRecord(model, { ...base, diagnoses: ['icd10:I10'] }, cache);
+    assert.deepEqual(model.batchSizes.slice(4), [3, 1]);
   });
 
-  it('keeps at most its bound, dropping the least recently used', async () => {
-    const inner = new FixtureModel();
-    const cache = new ScoreCache(2);
-    const model = cachedModel(inner, cache);
-    const r = (d: string): DatasetRecord => ({ ...base, diagnoses: [d] });
-    await model.predict([r('icd10:I10')]);
-    await model.predict([r('icd10:E119')]);
-    await model.predict([r('icd10:I10')]); // most recent now
-    await model.predict([r('icd10:K219')]); // evicts E119
+  it('keeps at most its bound in score vectors, dropping the least recently used', () => {
+    const v = () => new Float32Array(4);
+    const cache = new ScoreCache(5);
+    cache.set('a', v());
+    cache.set('b', [v(), v(), v()]);
+    assert.ok(cache.get('a')); // a is now the most recent
+    cache.set('c', [v(), v()]); // 6 vectors: b goes
+    assert.equal(cache.get('b'), undefined);
+    assert.ok(cache.get('a'));
+    assert.ok(cache.get('c'));
     assert.equal(cache.size, 2);
-    const before = inner.calls;
-    await model.predict([r('icd10:I10')]);
-    assert.equal(inner.calls, before);
-    await model.predict([r('icd10:E119')]);
-    assert.equal(inner.calls, before + 1);
+    const seen: boolean[] = [];
+    const counted = new ScoreCache(10, (hit) => seen.push(hit));
+    counted.set('x', v());
+    counted.get('x');
+    counted.get('y');
+    assert.deepEqual(seen, [true, false]);
   });
 });

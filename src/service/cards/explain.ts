@@ -2,6 +2,7 @@
 // every variant goes to the model in ONE batched predict call, and only once a suggestion is to be shown.
 import type { DatasetRecord } from '../../dataset/types.ts';
 import type { MedicationModel } from '../hooks/ports.ts';
+import { recordKey, type ScoreCache } from '../score-cache.ts';
 
 export type InputKind = 'diagnosis' | 'procedure' | 'history-diagnosis' | 'history-procedure' | 'history-medication' | 'profile';
 
@@ -24,7 +25,9 @@ export interface ScoredRecord {
   base: Float32Array;
   inputs: ModelInput[];
   /** Scores of the record without `inputs[i]`. */
-  occluded: Float32Array[];
+  occluded: readonly Float32Array[];
+  /** The record's score-cache key, when a cache is used. */
+  key?: string;
 }
 
 function unique(values: readonly string[]): string[] {
@@ -64,26 +67,35 @@ export function withoutInput(record: DatasetRecord, input: ModelInput): DatasetR
   }
 }
 
-function checkScores(model: MedicationModel, scores: Float32Array[], expected: number): void {
+function checkScores(model: MedicationModel, scores: readonly Float32Array[], expected: number): void {
   if (scores.length !== expected) throw new Error(`the model answered ${scores.length} score vectors for ${expected} records`);
   for (const s of scores) {
     if (s.length !== model.labels.length) throw new Error(`the model answered ${s.length} scores for ${model.labels.length} labels`);
   }
 }
 
-/** The record's own scores, without explanation (no inputs occluded yet). */
-export async function scoreRecord(model: MedicationModel, record: DatasetRecord): Promise<ScoredRecord> {
+/** The record's own scores, without explanation (no inputs occluded yet); from the cache when it has them. */
+export async function scoreRecord(model: MedicationModel, record: DatasetRecord, cache?: ScoreCache): Promise<ScoredRecord> {
+  const key = cache ? recordKey(record) : undefined;
+  const known = key !== undefined ? cache!.get<Float32Array>(key) : undefined;
+  if (known) return { record, base: known, inputs: [], occluded: [], key: key! };
   const scores = await model.predict([record]);
   checkScores(model, scores, 1);
-  return { record, base: scores[0]!, inputs: [], occluded: [] };
+  if (key !== undefined) cache!.set(key, scores[0]!);
+  return { record, base: scores[0]!, inputs: [], occluded: [], ...(key !== undefined ? { key } : {}) };
 }
 
-/** Adds the occlusion scores to a scored record: every variant in ONE batched predict call. */
-export async function withOcclusion(model: MedicationModel, scored: ScoredRecord, bound = 64): Promise<ScoredRecord> {
+/** Adds the occlusion scores to a scored record: every variant in ONE batched predict call (or from the cache). */
+export async function withOcclusion(model: MedicationModel, scored: ScoredRecord, bound = 64, cache?: ScoreCache): Promise<ScoredRecord> {
   const inputs = occlusionInputs(scored.record, bound);
   if (inputs.length === 0) return { ...scored, inputs, occluded: [] };
+  // The variants follow from the record and the bound: the record's key and the bound name them all.
+  const key = cache && scored.key !== undefined ? `${scored.key}#occlusion:${bound}` : undefined;
+  const known = key !== undefined ? cache!.get<readonly Float32Array[]>(key) : undefined;
+  if (known && known.length === inputs.length) return { ...scored, inputs, occluded: known };
   const occluded = await model.predict(inputs.map((input) => withoutInput(scored.record, input)));
   checkScores(model, occluded, inputs.length);
+  if (key !== undefined) cache!.set(key, occluded);
   return { ...scored, inputs, occluded };
 }
 

@@ -78,8 +78,15 @@ export class FeedbackStore {
   private readonly insertIssued: Database.Statement;
   private readonly insertFeedback: Database.Statement;
   private closed = false;
+  /** Issued cards waiting for the next write: one transaction per event-loop turn, not one per card. */
+  private pending: Array<IssuedCard & { issuedAt: string }> = [];
+  private flushTimer: NodeJS.Immediate | undefined;
 
-  constructor(readonly file: string) {
+  constructor(
+    readonly file: string,
+    private readonly onWriteError: (err: unknown, rows: number) => void = (err, rows) =>
+      console.error(`feedback store ${file}: ${rows} issued-card rows not written: ${(err as Error).message}`),
+  ) {
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -97,10 +104,35 @@ export class FeedbackStore {
     );
   }
 
-  /** Hook handlers call this for every card they return, so that feedback can be tied to model and label. */
+  /**
+   * Hook handlers call this for every card they return, so that feedback can be tied to model and label. The rows
+   * are written at the end of the current event-loop turn, together with those of the other calls answered in it
+   * (a commit per card cost more than the rest of a call's bookkeeping); reads and close write them first.
+   */
   recordIssuedCards(cards: readonly IssuedCard[]): void {
+    if (this.closed) throw new Error(`feedback store ${this.file} is closed`);
     const now = new Date().toISOString();
-    const run = this.db.transaction((rows: readonly IssuedCard[]) => {
+    for (const c of cards) this.pending.push({ ...c, issuedAt: c.issuedAt ?? now });
+    this.flushTimer ??= setImmediate(() => {
+      this.flushTimer = undefined;
+      try {
+        this.flush();
+      } catch (err) {
+        this.onWriteError(err, this.pending.length);
+        this.pending = [];
+      }
+    });
+  }
+
+  /** Writes the issued cards still waiting, in one transaction. */
+  flush(): void {
+    if (this.flushTimer) {
+      clearImmediate(this.flushTimer);
+      this.flushTimer = undefined;
+    }
+    if (this.pending.length === 0) return;
+    const rows = this.pending;
+    this.db.transaction(() => {
       for (const c of rows)
         this.insertIssued.run({
           service: c.service,
@@ -109,14 +141,15 @@ export class FeedbackStore {
           modelVersion: c.modelVersion,
           label: c.label,
           hookInstance: c.hookInstance ?? null,
-          issuedAt: c.issuedAt ?? now,
+          issuedAt: c.issuedAt,
         });
-    });
-    run(cards);
+    })();
+    this.pending = [];
   }
 
   /** Stores feedback; the same item posted again is stored once (key: service, card, outcome, suggestion). */
   storeFeedback(service: string, items: readonly FeedbackItem[]): StoreResult {
+    this.flush();
     const receivedAt = new Date().toISOString();
     const run = this.db.transaction((list: readonly FeedbackItem[]) => {
       let stored = 0;
@@ -149,6 +182,7 @@ export class FeedbackStore {
   }
 
   summary(): FeedbackSummary {
+    this.flush();
     const rows = this.db
       .prepare(
         `WITH decided AS (
@@ -179,6 +213,11 @@ export class FeedbackStore {
 
   close(): void {
     if (this.closed) return;
+    try {
+      this.flush();
+    } catch (err) {
+      this.onWriteError(err, this.pending.length);
+    }
     this.closed = true;
     this.db.close();
   }

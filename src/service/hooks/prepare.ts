@@ -8,6 +8,7 @@ import { keySpecs } from '../prefetch/keys.ts';
 import { resolvePrefetch } from '../prefetch/resolve.ts';
 import { activeMedications, readDrafts, type DraftSet, type OrderedMedication } from './orders.ts';
 import type { CardLog, HistoryBuilder, HookMetrics, MedicationModel } from './ports.ts';
+import type { ScoreCache } from '../score-cache.ts';
 import type { SessionMemory } from './session-store.ts';
 
 export interface HookOptions {
@@ -41,6 +42,8 @@ export interface HookDeps {
   history: HistoryBuilder;
   metrics?: HookMetrics;
   sessionStore?: SessionMemory;
+  /** Scores of records seen before, for this model (one cache per loaded model). */
+  scoreCache?: ScoreCache;
   /** Whether a FHIR server may receive the client's token; any server when absent (config fhir.allowedServers). */
   fhirServerAllowed?: (url: string) => boolean;
   cardLog?: CardLog;

@@ -28,7 +28,7 @@ export interface ServiceMetrics {
   readonly feedbackItems: Counter<'outcome'>;
   /** Calls refused by authentication. */
   readonly authFailures: Counter;
-  /** Records scored from the score cache (hit) or by the model (miss). */
+  /** Score-cache lookups (a record's scores, or its explanation's): hit, or miss (the model ran). */
   readonly scoreCache: Counter<'result'>;
 }
 
@@ -112,8 +112,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Servi
       registers,
     }),
     scoreCache: new Counter({
-      name: 'leader_cds_score_cache_records_total',
-      help: 'Records whose scores came from the score cache (hit) or from the model (miss)',
+      name: 'leader_cds_score_cache_lookups_total',
+      help: 'Score-cache lookups for a record or its explanation: hit, or miss (the model ran)',
       labelNames: ['result'],
       registers,
     }),
