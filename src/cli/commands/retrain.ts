@@ -47,6 +47,13 @@ async function buildConfig(opts: RetrainCliOptions): Promise<RetrainConfig> {
     if (opts.redis && !base.notifyRedis) base.notifyRedis = opts.redis;
     if (!base.source) throw new CliError('retrain needs a source: --input <bulk folder>, --bulk-url <FHIR base> or --config <file>', 2);
     const config = parseRetrainConfig(base, opts.config ?? 'command line');
+    if (config.teacher.enabled && config.teacher.checkpoint) {
+      // A checkpoint that is not one is bad input: say so before anything is enqueued or exported.
+      const { checkpointFingerprint, TeacherStageError } = await import('../../retrain/teacher-stages.ts');
+      await checkpointFingerprint(config.teacher.checkpoint).catch((err: unknown) => {
+        throw err instanceof TeacherStageError ? new CliError(`${opts.config ?? 'command line'}: ${err.message}`, 2) : err;
+      });
+    }
     // Workers may run elsewhere in the file system: hand them absolute paths.
     return {
       ...config,
@@ -99,6 +106,10 @@ async function retrain(opts: RetrainCliOptions): Promise<void> {
             : '') +
           `report: ${result.evaluation}\n`,
       );
+  } catch (err) {
+    const { TeacherStageError } = await import('../../retrain/teacher-stages.ts');
+    if (err instanceof TeacherStageError) throw new CliError(err.message, 1);
+    throw err;
   } finally {
     reporter.stop();
   }
