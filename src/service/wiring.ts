@@ -29,6 +29,9 @@ export interface WiringDeps {
 export function modelPort(runtime: StudentRuntime, mapping: LoadedMapping, observe: (version: string, seconds: number) => void): MedicationModel {
   const version = runtime.manifest.modelVersion;
   const empty = new Float32Array(runtime.labels.length);
+  // One session run at a time (the runtime queues them too): a call whose budget ran out while it waited here is
+  // dropped at its turn instead of spending model time nobody will read (under overload that is most of the queue).
+  let turn: Promise<unknown> = Promise.resolve();
   return {
     version,
     labels: runtime.labels,
@@ -39,10 +42,16 @@ export function modelPort(runtime: StudentRuntime, mapping: LoadedMapping, obser
       if (!entry) return undefined;
       return entry.orderable ? { name: entry.name, orderable: entry.orderable } : { name: entry.name };
     },
-    async predict(records: DatasetRecord[]): Promise<Float32Array[]> {
-      const started = performance.now();
-      const predictions = await runtime.predict(records);
-      observe(version, (performance.now() - started) / 1000);
+    async predict(records: DatasetRecord[], signal?: AbortSignal): Promise<Float32Array[]> {
+      const run = turn.then(async () => {
+        if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('the call was abandoned');
+        const started = performance.now();
+        const out = await runtime.predict(records);
+        observe(version, (performance.now() - started) / 1000);
+        return out;
+      });
+      turn = run.catch(() => undefined);
+      const predictions = await run;
       // A record with no code the model knows gets no probabilities above any threshold: nothing is suggested.
       return predictions.map((p) => (p.status === 'ok' ? p.probabilities : empty));
     },

@@ -75,25 +75,28 @@ function checkScores(model: MedicationModel, scores: readonly Float32Array[], ex
 }
 
 /** The record's own scores, without explanation (no inputs occluded yet); from the cache when it has them. */
-export async function scoreRecord(model: MedicationModel, record: DatasetRecord, cache?: ScoreCache): Promise<ScoredRecord> {
+export async function scoreRecord(model: MedicationModel, record: DatasetRecord, cache?: ScoreCache, signal?: AbortSignal): Promise<ScoredRecord> {
   const key = cache ? recordKey(record) : undefined;
   const known = key !== undefined ? cache!.get<Float32Array>(key) : undefined;
   if (known) return { record, base: known, inputs: [], occluded: [], key: key! };
-  const scores = await model.predict([record]);
+  const scores = await model.predict([record], signal);
   checkScores(model, scores, 1);
   if (key !== undefined) cache!.set(key, scores[0]!);
   return { record, base: scores[0]!, inputs: [], occluded: [], ...(key !== undefined ? { key } : {}) };
 }
 
 /** Adds the occlusion scores to a scored record: every variant in ONE batched predict call (or from the cache). */
-export async function withOcclusion(model: MedicationModel, scored: ScoredRecord, bound = 64, cache?: ScoreCache): Promise<ScoredRecord> {
+export async function withOcclusion(model: MedicationModel, scored: ScoredRecord, bound = 64, cache?: ScoreCache, signal?: AbortSignal): Promise<ScoredRecord> {
   const inputs = occlusionInputs(scored.record, bound);
   if (inputs.length === 0) return { ...scored, inputs, occluded: [] };
   // The variants follow from the record and the bound: the record's key and the bound name them all.
   const key = cache && scored.key !== undefined ? `${scored.key}#occlusion:${bound}` : undefined;
   const known = key !== undefined ? cache!.get<readonly Float32Array[]>(key) : undefined;
   if (known && known.length === inputs.length) return { ...scored, inputs, occluded: known };
-  const occluded = await model.predict(inputs.map((input) => withoutInput(scored.record, input)));
+  const occluded = await model.predict(
+    inputs.map((input) => withoutInput(scored.record, input)),
+    signal,
+  );
   checkScores(model, occluded, inputs.length);
   if (key !== undefined) cache!.set(key, occluded);
   return { ...scored, inputs, occluded };

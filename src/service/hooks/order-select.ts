@@ -28,7 +28,7 @@ export async function handleOrderSelect(serviceId: string, request: HookRequest,
 
   if (hasClinicalInput(p)) {
     timeLeft(call);
-    const { candidates, withheld } = await suggest(p, deps, options, deps.model.threshold, new Set());
+    const { candidates, withheld } = await suggest(p, deps, options, deps.model.threshold, new Set(), call.signal);
     if (candidates.length > 0) {
       const built = suggestionCard({
         patientId: p.patientId,

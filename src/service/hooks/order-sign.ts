@@ -34,7 +34,7 @@ export async function handleOrderSign(serviceId: string, request: HookRequest, c
     timeLeft(call);
     const skip = new Set([...before].filter((s) => s.startsWith('suggest:')).map((s) => s.slice('suggest:'.length)));
     const floor = Math.max(options.strongThreshold, deps.model.threshold);
-    const { candidates } = await suggest(p, deps, options, floor, skip);
+    const { candidates } = await suggest(p, deps, options, floor, skip, call.signal);
     if (candidates.length > 0) {
       const built = suggestionCard({
         patientId: p.patientId,

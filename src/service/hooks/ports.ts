@@ -18,7 +18,8 @@ export interface MedicationModel {
   /** Probability at or above which a label is suggested. */
   readonly threshold: number;
   labelInfo(label: string): LabelInfo | undefined;
-  predict(records: DatasetRecord[]): Promise<Float32Array[]>;
+  /** `signal`: the call gave up (time budget spent, client gone); a model may then skip the work and reject. */
+  predict(records: DatasetRecord[], signal?: AbortSignal): Promise<Float32Array[]>;
 }
 
 export interface HistoryIssue {

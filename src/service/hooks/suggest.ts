@@ -13,11 +13,18 @@ export function hasClinicalInput(p: Prepared): boolean {
  * Candidates above `minProbability`, explained. The record is scored alone first: most calls show no suggestion
  * and need no explanation, whose occlusion batch costs tens of records' worth of model time.
  */
-export async function suggest(p: Prepared, deps: HookDeps, options: HookOptions, minProbability: number, skip: ReadonlySet<string>): Promise<Selection> {
-  const scored = await scoreRecord(deps.model, p.record, deps.scoreCache);
+export async function suggest(
+  p: Prepared,
+  deps: HookDeps,
+  options: HookOptions,
+  minProbability: number,
+  skip: ReadonlySet<string>,
+  signal?: AbortSignal,
+): Promise<Selection> {
+  const scored = await scoreRecord(deps.model, p.record, deps.scoreCache, signal);
   const first = select(p, scored, deps, options, minProbability, skip);
   if (first.candidates.length === 0) return first;
-  return select(p, await withOcclusion(deps.model, scored, options.occlusionBound, deps.scoreCache), deps, options, minProbability, skip);
+  return select(p, await withOcclusion(deps.model, scored, options.occlusionBound, deps.scoreCache, signal), deps, options, minProbability, skip);
 }
 
 function labelName(deps: HookDeps, label: string): string {

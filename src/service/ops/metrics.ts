@@ -57,7 +57,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Servi
     }),
     modelInference: new Histogram({
       name: 'leader_cds_model_inference_seconds',
-      help: 'Model inference time per predict call as handlers see it (includes waiting for the single ONNX session under concurrency)',
+      help: 'Model inference time per session run (the wait for the single ONNX session under concurrency is not included)',
       labelNames: ['model_version'],
       buckets: INFERENCE_BUCKETS,
       registers,
