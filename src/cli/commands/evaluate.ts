@@ -324,7 +324,7 @@ export function register(program: Command): void {
     .option('--student-batch <n>', 'student training batch size (default 64)')
     .option('--student-dim <d>', 'student embedding/transformer width, a multiple of 4 (default 64)')
     .option('--student-hidden <n>', 'student head width, the distillation feature z (default 128)')
-    .option('--student-recency <none|position>', 'recency across encounters: position = learned distance-to-current embedding (default none)')
+    .option('--student-recency <none|position>', 'recency across encounters: position = learned distance-to-current embedding (default), none = the order-free model of the paper')
     .option('--threshold-from <fixed|validation>', 'validation: logreg and the students pick the threshold with the best validation Jaccard (default fixed: 0.5 / 0.3)')
     .option('--title <text>', 'report title')
     .option('--no-progress', 'no progress bar')

@@ -39,5 +39,7 @@ export const defaultStudentConfig: StudentConfig = {
   maxVisits: 10,
   maxCodes: 32,
   epsilon: 1e-5,
-  recency: 'none',
+  // New models get the recency embedding (docs/student-model.md: it closes most of the multi-encounter gap);
+  // manifests without the field still load as 'none'.
+  recency: 'position',
 };
