@@ -1,6 +1,6 @@
 // Training throughput of LEADER(S): samples/s at d=64, batch 64 on the chosen tfjs backend (default wasm),
 // median over epochs, on the synthetic cohort (built once into the OS temp folder by the project's own CLI).
-//   npm run bench:train [-- --backend wasm --epochs 3 --records 2048 --dim 64 --batch-size 64]
+//   npm run bench:train [-- --backend wasm --epochs 3 --records 2048 --dim 64 --batch-size 64 --recency position|none]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readDataset } from '../src/dataset/io.ts';
 import type { Dataset } from '../src/dataset/types.ts';
-import { defaultStudentConfig } from '../src/model/student/config.ts';
+import { defaultStudentConfig, RECENCY_MODES } from '../src/model/student/config.ts';
 import { trainStudent } from '../src/model/student/train.ts';
 import { initBackend, parseBackendChoice } from '../src/model/tf/backend.ts';
 
@@ -44,6 +44,7 @@ async function main(): Promise<void> {
       records: { type: 'string', default: '2048' },
       dim: { type: 'string', default: '64' },
       'batch-size': { type: 'string', default: '64' },
+      recency: { type: 'string', default: defaultStudentConfig.recency },
     },
   });
   const backend = await initBackend(parseBackendChoice(values.backend!));
@@ -54,8 +55,10 @@ async function main(): Promise<void> {
   const cpuSpeeds: number[] = [];
   // The machine may be shared: samples per CPU-second of this process is reported next to wall-clock samples/s.
   let cpuMark = process.cpuUsage();
-  const config = { ...defaultStudentConfig, dim: Number(values.dim) };
-  console.log(`bench:train  dataset ${file} (${records.length} records), backend ${backend.name}, d=${config.dim}, batch ${values['batch-size']}, ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
+  const recency = RECENCY_MODES.find((m) => m === values.recency);
+  if (!recency) throw new Error(`--recency must be one of ${RECENCY_MODES.join(', ')}, got '${values.recency}'`);
+  const config = { ...defaultStudentConfig, dim: Number(values.dim), recency };
+  console.log(`bench:train  dataset ${file} (${records.length} records), backend ${backend.name}, d=${config.dim}, recency ${config.recency}, batch ${values['batch-size']}, ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
   await trainStudent(records, [], {
     config,
     alpha: 0,
