@@ -91,7 +91,10 @@ async function retrain(opts: RetrainCliOptions): Promise<void> {
         queues.runs.on('global:progress', (jobId: string, progress: unknown) => {
           if (String(jobId) === String(job.id)) reporter.onEvent(progress as Parameters<typeof reporter.onEvent>[0]);
         });
-        result = await job.finished();
+        result = await job.finished().catch((err: unknown) => {
+          // bull rejects with the worker's failure reason as a bare Error: say which run failed, without a local stack.
+          throw new CliError(`run ${job.id} failed on a worker: ${(err as Error)?.message ?? String(err)}; finished stages are kept and a new run resumes from them`, 1);
+        });
       } finally {
         await queues.close();
       }
@@ -108,7 +111,8 @@ async function retrain(opts: RetrainCliOptions): Promise<void> {
       );
   } catch (err) {
     const { TeacherStageError } = await import('../../retrain/teacher-stages.ts');
-    if (err instanceof TeacherStageError) throw new CliError(err.message, 1);
+    const { QueueUnavailableError } = await import('../../retrain/bull-executor.ts');
+    if (err instanceof TeacherStageError || err instanceof QueueUnavailableError) throw new CliError(err.message, 1);
     throw err;
   } finally {
     reporter.stop();
