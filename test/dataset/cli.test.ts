@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
+import { tempDir } from '../helpers/temp-dir.ts';
 import { join, resolve } from 'node:path';
 import { readDataset } from '../../src/dataset/io.ts';
 import { generateCohort } from '../fixtures/cohort.ts';
@@ -16,7 +16,7 @@ function cli(...args: string[]) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-const input = mkdtempSync(join(tmpdir(), 'leader-cli-'));
+const input = tempDir('leader-cli-');
 writeFileSync(join(input, 'export.ndjson'), generateCohort(5, 25).all.map((r) => JSON.stringify(r)).join('\n') + '\n');
 
 test('mapping check prints a table, or JSON with --json', () => {
@@ -32,7 +32,7 @@ test('mapping check prints a table, or JSON with --json', () => {
 });
 
 test('dataset build writes a readable dataset and prints its summary', async () => {
-  const out = join(mkdtempSync(join(tmpdir(), 'leader-cli-out-')), 'train.jsonl');
+  const out = join(tempDir('leader-cli-out-'), 'train.jsonl');
   const run = cli('dataset', 'build', '--mapping', mapping, '--input', input, '--out', out, '--json');
   assert.equal(run.code, 0, run.stderr);
   const printed = JSON.parse(run.stdout) as { summary: { encounters: number; fingerprint: string } };

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tempDir } from '../helpers/temp-dir.ts';
 import { join } from 'node:path';
 import { DatasetError, readDataset, writeDataset } from '../../src/dataset/io.ts';
 import type { DatasetRecord } from '../../src/dataset/types.ts';
@@ -24,7 +24,7 @@ function record(patientId: string, encounterId: string, visitIndex: number, pati
 const records = [record('a', 'a1', 0, 2, ['N02B', 'B01A']), record('a', 'a2', 1, 2, ['N02B']), record('b', 'b1', 0, 1, ['C03C'])];
 
 test('write then read gives back header, records, names and summary; the fingerprint covers the records', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'leader-ds-'));
+  const dir = tempDir('leader-ds-');
   const path = join(dir, 'ds.jsonl');
   async function* stream() {
     yield* records;
@@ -59,7 +59,7 @@ test('write then read gives back header, records, names and summary; the fingerp
 });
 
 test('damaged dataset files are refused with file and line', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'leader-ds-bad-'));
+  const dir = tempDir('leader-ds-bad-');
   const path = join(dir, 'ds.jsonl');
   await writeDataset(path, { mapping: 'm', labelSpace: 'atc3' }, records, {});
   const lines = readFileSync(path, 'utf8').trimEnd().split('\n');

@@ -1,8 +1,8 @@
 // Integration check on the real MIMIC-IV demo on FHIR in ../shared (skipped when ../shared is absent).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { tempDir } from '../helpers/temp-dir.ts';
 import { dirname, join, resolve } from 'node:path';
 import { readBulk } from '../../src/fhir/bulk-reader.ts';
 import { loadMapping } from '../../src/mapping/load.ts';
@@ -24,7 +24,7 @@ function mimicMapping(): string {
   delete config.labels.file;
   for (const s of config.medications.sources) if (s.file) s.file = resolve(dirname(path), s.file);
   if (config.interactions.file) config.interactions.file = resolve(dirname(path), config.interactions.file);
-  const copy = join(mkdtempSync(join(tmpdir(), 'leader-mimic-')), 'mimic-iv-demo.json');
+  const copy = join(tempDir('leader-mimic-'), 'mimic-iv-demo.json');
   writeFileSync(copy, JSON.stringify(config));
   return copy;
 }
@@ -55,7 +55,7 @@ test('MIMIC-IV demo: coverage and dataset figures match the data', { skip }, asy
   assert.equal(report.issues.total, 8);
   assert.equal(report.medications.topUnmapped[0]!.code, 'Sodium Chloride 0.9% Flush');
 
-  const out = join(mkdtempSync(join(tmpdir(), 'leader-mimic-ds-')), 'mimic.jsonl');
+  const out = join(tempDir('leader-mimic-ds-'), 'mimic.jsonl');
   const summary = await writeDataset(out, { mapping: mapping.name, labelSpace: mapping.labelSpace }, records, names, skipped);
   assert.equal(summary.encounters, 270);
   assert.equal(summary.patients, new Set(records.map((r) => r.patientId)).size);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { tempDir } from '../helpers/temp-dir.ts';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Resource } from 'fhir/r4';
@@ -20,7 +20,7 @@ function ndjson(resources: readonly Resource[], eol = '\n'): string {
 test('bulk folder (any file names, mixed types, gzip, CRLF) gives the same histories as the bundle reader', async () => {
   const mapping = await mappingPromise;
   const cohort = generateCohort(7, 60);
-  const dir = mkdtempSync(join(tmpdir(), 'leader-bulk-'));
+  const dir = tempDir('leader-bulk-');
   // Deal resources round-robin over three files so that no file name says what is inside.
   const parts: Resource[][] = [[], [], []];
   cohort.all.forEach((r, i) => parts[i % 3]!.push(r));
@@ -116,9 +116,9 @@ test('every kind of bad line is a counted skip with file, line and field', async
 test('unreadable input is an error naming the folder or the file', async () => {
   const mapping = await mappingPromise;
   await assert.rejects(readBulk('/nonexistent/leader-bulk', { mapping }), (err: unknown) => err instanceof BulkReadError && /folder not found/.test(err.message));
-  const empty = mkdtempSync(join(tmpdir(), 'leader-bulk-empty-'));
+  const empty = tempDir('leader-bulk-empty-');
   await assert.rejects(readBulk(empty, { mapping }), /no \.ndjson or \.ndjson\.gz files/);
-  const truncated = mkdtempSync(join(tmpdir(), 'leader-bulk-trunc-'));
+  const truncated = tempDir('leader-bulk-trunc-');
   const gz = gzipSync(ndjson(generateCohort(3, 30).all));
   writeFileSync(join(truncated, 'Cut.ndjson.gz'), gz.subarray(0, Math.floor(gz.length / 2)));
   copyFileSync(join(fixtures, 'bulk-bad/export-1.ndjson'), join(truncated, 'b.ndjson'));

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { tempDir } from '../helpers/temp-dir.ts';
 import { join, resolve } from 'node:path';
 import { readBulk } from '../../src/fhir/bulk-reader.ts';
 import { loadMapping } from '../../src/mapping/load.ts';
@@ -13,7 +13,7 @@ const fixtures = resolve(import.meta.dirname, '../fixtures');
 test('coverage counts occurrences, mapped shares and the top unmapped codes with their display', async () => {
   const mapping = await loadMapping(join(fixtures, 'mappings/basic.json'));
   const cohort = generateCohort(11, 40);
-  const dir = mkdtempSync(join(tmpdir(), 'leader-cov-'));
+  const dir = tempDir('leader-cov-');
   writeFileSync(join(dir, 'all.ndjson'), cohort.all.map((r) => JSON.stringify(r)).join('\n'));
   const coverage = new CoverageCollector();
   const read = await readBulk(dir, { mapping, sink: coverage });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tempDir } from '../helpers/temp-dir.ts';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
@@ -14,7 +14,7 @@ const basicPath = join(fixtures, 'basic.json');
 const basic = JSON.parse(readFileSync(basicPath, 'utf8')) as Record<string, unknown>;
 
 function tempMapping(config: unknown, name = 'mapping.json', withCsv = true): string {
-  const dir = mkdtempSync(join(tmpdir(), 'leader-mapping-'));
+  const dir = tempDir('leader-mapping-');
   if (withCsv) copyFileSync(join(fixtures, 'drug-names.csv'), join(dir, 'drug-names.csv'));
   const path = join(dir, name);
   writeFileSync(path, name.endsWith('.json') ? JSON.stringify(config, null, 2) : stringify(config));
@@ -95,7 +95,7 @@ test('YAML mappings load like JSON ones', async () => {
 });
 
 test('syntax errors name the line', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'leader-mapping-'));
+  const dir = tempDir('leader-mapping-');
   const json = join(dir, 'bad.json');
   writeFileSync(json, '{\n  "name": "x",\n  "diagnoses": {,\n}\n');
   assert.match((await loadError(json)).message, /bad\.json: invalid JSON at line 3/);
@@ -109,7 +109,7 @@ test('a missing concept-map file names the mapping file and the field; --concept
   const err = await loadError(path);
   assert.match(err.message, /mapping\.json: medications\.sources\[1\]\.file: file not found: .*drug-names\.csv/);
   // The override may be gzip: the site's own file.
-  const gz = join(mkdtempSync(join(tmpdir(), 'leader-cm-')), 'names.csv.gz');
+  const gz = join(tempDir('leader-cm-'), 'names.csv.gz');
   writeFileSync(gz, gzipSync('drug,atc\nCustom Drug,J01CA04\n'));
   const m = await loadMapping(path, { conceptMaps: { 'drug-names': gz } });
   assert.deepEqual(m.medicationLabels([{ system: 'http://example.org/drug-name', code: 'custom drug' }]), ['J01C']);
