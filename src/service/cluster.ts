@@ -24,6 +24,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   let stopping = false;
   let failedStarts = 0;
   let exitCode = 0;
+  const restarts = new Set<NodeJS.Timeout>();
 
   const fork = (): void => {
     if (stopping) return;
@@ -45,6 +46,8 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
         return;
       }
       stopping = true;
+      for (const t of restarts) clearTimeout(t);
+      restarts.clear();
       logger.info({ signal, workers: Object.keys(cluster.workers ?? {}).length }, 'shutting down workers');
       // Each worker drains its own calls in flight (ops/shutdown.ts) and exits.
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
@@ -66,8 +69,13 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
           exitCode = typeof code === 'number' && code !== 0 ? code : 1;
           stopAll('SIGTERM');
         } else {
-          // A pause after a failed start, so that a broken configuration does not spin.
-          setTimeout(fork, uptime < minUptimeMs ? 1_000 : 0).unref();
+          // A pause after a failed start, so that a broken configuration does not spin. The timer keeps the
+          // primary alive while no worker runs.
+          const timer = setTimeout(() => {
+            restarts.delete(timer);
+            fork();
+          }, uptime < minUptimeMs ? 1_000 : 0);
+          restarts.add(timer);
           return;
         }
       }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -39,7 +39,8 @@ function workerPids(): number[] {
     .filter((e) => /^\d+$/.test(e))
     .filter((e) => {
       try {
-        return Number(readFileSync(`/proc/${e}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]) === child.pid;
+        // Children running the CLI: the workers (tsx may also run an esbuild child).
+        return Number(readFileSync(`/proc/${e}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]) === child.pid && readFileSync(`/proc/${e}/cmdline`, 'utf8').includes('leader-cds.js');
       } catch {
         return false;
       }
@@ -162,5 +163,31 @@ describe('two worker processes', { skip }, () => {
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
     for (const pid of pids) assert.throws(() => process.kill(pid, 0), 'worker still running');
+  });
+});
+
+describe('a cluster whose workers cannot start', () => {
+  it('gives up after a few failed starts and exits non-zero, instead of forking forever', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const busyPort = (taken.address() as { port: number }).port;
+    const own = mkdtempSync(path.join(tmpdir(), 'cluster-busy-'));
+    try {
+      const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LEADER_CDS_'))), HOST: '127.0.0.1', LEADER_CDS_WORKERS: '2', LEADER_CDS_FEEDBACK_DB: path.join(own, 'feedback.sqlite'), LEADER_CDS_MODEL_DIR: modelDir };
+      const proc = spawn(process.execPath, [path.join(projectRoot, 'bin/leader-cds.js'), 'serve', '--port', String(busyPort)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+      proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+      const code = await new Promise<number | null>((resolve) => {
+        const timer = setTimeout(() => (proc.kill('SIGKILL'), resolve(null)), 45_000);
+        proc.once('exit', (c) => (clearTimeout(timer), resolve(c)));
+      });
+      assert.notEqual(code, 0, out.slice(-2000));
+      assert.notEqual(code, null, 'still running after 45 s');
+      assert.match(out, /workers keep failing at start/);
+    } finally {
+      taken.close();
+      rmSync(own, { recursive: true, force: true });
+    }
   });
 });

@@ -39,6 +39,8 @@ async function serve(opts: { config?: string; port?: string }): Promise<void> {
   try {
     running = await startService(config);
   } catch (err) {
+    // A worker that cannot start must end (its IPC channel would keep it alive), so that the primary sees it fail.
+    if (cluster.isWorker) cluster.worker?.disconnect();
     if (err instanceof DefinitionError || err instanceof ServiceError) throw new CliError(err.message, 2);
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES')
