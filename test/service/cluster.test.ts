@@ -8,8 +8,10 @@ import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { cp } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { ModelRegistry } from '../../src/retrain/registry.ts';
 import { projectRoot } from '../../src/service/config.ts';
 
 const modelDir = path.join(projectRoot, 'models/demo');
@@ -187,6 +189,77 @@ describe('a cluster whose workers cannot start', () => {
       assert.match(out, /workers keep failing at start/);
     } finally {
       taken.close();
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('two workers following a promotion', { skip }, () => {
+  it('each worker swaps to the promoted model; no call fails on the way', async () => {
+    const own = mkdtempSync(path.join(tmpdir(), 'cluster-swap-'));
+    const registry = new ModelRegistry(path.join(own, 'models'));
+    for (const version of ['swap-v1', 'swap-v2']) {
+      await cp(modelDir, path.join(own, version), { recursive: true });
+      const file = path.join(own, version, 'manifest.json');
+      writeFileSync(file, JSON.stringify({ ...(JSON.parse(readFileSync(file, 'utf8')) as object), modelVersion: version }));
+      await registry.register(path.join(own, version));
+    }
+    await registry.promote('swap-v1');
+    const config = { server: { host: '127.0.0.1', port: 0, workers: 2, timeBudgetMs: 2000 }, model: { registry: path.join(own, 'models'), swapGraceMs: 2000 }, feedback: { db: path.join(own, 'feedback.sqlite') } };
+    writeFileSync(path.join(own, 'config.json'), JSON.stringify(config));
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LEADER_CDS_') && k !== 'PORT' && k !== 'HOST'));
+    const proc = spawn(process.execPath, [path.join(projectRoot, 'bin/leader-cds.js'), 'serve', '--config', path.join(own, 'config.json')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      let swapPort = 0;
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('workers not ready within 60 s')), 60_000);
+        createInterface({ input: proc.stdout! }).on('line', (line) => {
+          const entry = (() => {
+            try {
+              return JSON.parse(line) as { msg?: string; port?: number };
+            } catch {
+              return {};
+            }
+          })();
+          if (entry.msg === 'listening' && entry.port) swapPort = entry.port;
+          if (entry.msg === 'all workers ready') (clearTimeout(timer), resolve());
+        });
+      });
+      const example = JSON.parse(readFileSync(path.join(projectRoot, 'cds-hooks/examples/order-select-request.json'), 'utf8')) as Record<string, unknown>;
+      const call = (): Promise<{ status: number; text: string }> =>
+        new Promise((resolve, reject) => {
+          const payload = JSON.stringify({ ...example, hookInstance: randomUUID() });
+          const req = request(
+            { host: '127.0.0.1', port: swapPort, path: '/cds-services/leader-order-select', method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+            (res) => {
+              let text = '';
+              res.on('data', (c: Buffer) => (text += c.toString()));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+            },
+          );
+          req.on('error', reject);
+          req.end(payload);
+        });
+      const versions: string[] = [];
+      const failures: string[] = [];
+      const take = async () => {
+        const { status, text } = await call();
+        if (status !== 200) failures.push(`${status} ${text.slice(0, 200)}`);
+        else versions.push(/swap-v[12]/.exec(text)?.[0] ?? 'none');
+      };
+      for (let i = 0; i < 4; i++) await take();
+      assert.deepEqual([...new Set(versions)], ['swap-v1']);
+      await registry.promote('swap-v2');
+      const deadline = Date.now() + 60_000;
+      // New connections alternate between the workers: six v2 answers in a row means both have swapped.
+      while (Date.now() < deadline && !(versions.length >= 6 && versions.slice(-6).every((v) => v === 'swap-v2'))) await take();
+      assert.deepEqual(failures, []);
+      assert.deepEqual(versions.slice(-6), Array(6).fill('swap-v2'));
+      const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+      proc.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    } finally {
+      if (proc.exitCode === null) proc.kill('SIGKILL');
       rmSync(own, { recursive: true, force: true });
     }
   });
