@@ -5,6 +5,7 @@
 // one key per call covers them (hashing each variant would cost more than it saves).
 import { createHash } from 'node:crypto';
 import type { DatasetRecord } from '../dataset/types.ts';
+import type { RecordScores } from './hooks/ports.ts';
 
 /** What the model reads of a record (src/model/student/encode.ts), and nothing else: ids and dates are not inputs. */
 export function recordKey(r: DatasetRecord): string {
@@ -15,7 +16,8 @@ export function recordKey(r: DatasetRecord): string {
   return createHash('sha256').update(text).digest('base64');
 }
 
-type Scores = Float32Array | readonly Float32Array[];
+/** A record's own scores (with its substitutions), or its occlusion variants' scores. */
+type Scores = RecordScores | readonly Float32Array[];
 
 /** Least-recently-used, bounded in score vectors (64 floats each; an explanation holds one per occluded input). */
 export class ScoreCache {
@@ -30,7 +32,7 @@ export class ScoreCache {
   ) {}
 
   private static weight(value: Scores): number {
-    return value instanceof Float32Array ? 1 : Math.max(1, value.length);
+    return 'probabilities' in value ? 1 : Math.max(1, value.length);
   }
 
   get<T extends Scores>(key: string): T | undefined {

@@ -4,13 +4,13 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { DatasetRecord } from '../dataset/types.ts';
 import type { LoadedMapping } from '../mapping/types.ts';
-import type { StudentRuntime } from '../model/runtime/session.ts';
+import type { Prediction, StudentRuntime } from '../model/runtime/session.ts';
 import type { CdsService } from './contracts.ts';
 import type { LoadedModelServices } from './hot-swap.ts';
 import type { ServiceConfig } from './config.ts';
 import { cardLogPort } from './feedback/card-log.ts';
 import type { FeedbackStore } from './feedback/store.ts';
-import type { HistoryBuilder, LabelInfo, MedicationModel } from './hooks/ports.ts';
+import type { CodeSubstitution, HistoryBuilder, LabelInfo, MedicationModel, RecordScores } from './hooks/ports.ts';
 import type { SessionMemory } from './hooks/session-store.ts';
 import { hookMetricsPort } from './ops/hook-metrics.ts';
 import { ScoreCache } from './score-cache.ts';
@@ -32,6 +32,19 @@ export function modelPort(runtime: StudentRuntime, mapping: LoadedMapping, obser
   // One session run at a time (the runtime queues them too): a call whose budget ran out while it waited here is
   // dropped at its turn instead of spending model time nobody will read (under overload that is most of the queue).
   let turn: Promise<unknown> = Promise.resolve();
+  const run = async (records: DatasetRecord[], signal?: AbortSignal): Promise<Prediction[]> => {
+    const next = turn.then(async () => {
+      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('the call was abandoned');
+      const started = performance.now();
+      const out = await runtime.predict(records);
+      observe(version, (performance.now() - started) / 1000);
+      return out;
+    });
+    turn = next.catch(() => undefined);
+    return next;
+  };
+  // The runtime reports substitutions without the unseen code's name; the code map has it.
+  const fromNames = new Map((runtime.codeMap?.file.entries ?? []).filter((e) => e.fromName !== '').map((e) => [`${e.kind}\u0000${e.from}`, e.fromName]));
   return {
     version,
     labels: runtime.labels,
@@ -43,17 +56,17 @@ export function modelPort(runtime: StudentRuntime, mapping: LoadedMapping, obser
       return entry.orderable ? { name: entry.name, orderable: entry.orderable } : { name: entry.name };
     },
     async predict(records: DatasetRecord[], signal?: AbortSignal): Promise<Float32Array[]> {
-      const run = turn.then(async () => {
-        if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('the call was abandoned');
-        const started = performance.now();
-        const out = await runtime.predict(records);
-        observe(version, (performance.now() - started) / 1000);
-        return out;
-      });
-      turn = run.catch(() => undefined);
-      const predictions = await run;
       // A record with no code the model knows gets no probabilities above any threshold: nothing is suggested.
-      return predictions.map((p) => (p.status === 'ok' ? p.probabilities : empty));
+      return (await run(records, signal)).map((p) => (p.status === 'ok' ? p.probabilities : empty));
+    },
+    async scoreRecord(record: DatasetRecord, signal?: AbortSignal): Promise<RecordScores> {
+      const [p] = await run([record], signal);
+      if (!p) throw new Error('the model answered no prediction for one record');
+      const substitutions = (p.substitutions ?? []).map((s): CodeSubstitution => {
+        const fromName = fromNames.get(`${s.kind}\u0000${s.from}`);
+        return { kind: s.kind, encounter: s.encounter, from: s.from, ...(fromName ? { fromName } : {}), to: s.to, ...(s.toName ? { toName: s.toName } : {}) };
+      });
+      return { probabilities: p.status === 'ok' ? p.probabilities : empty, substitutions };
     },
   };
 }

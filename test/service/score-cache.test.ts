@@ -3,7 +3,34 @@ import { describe, it } from 'node:test';
 import type { DatasetRecord } from '../../src/dataset/types.ts';
 import { occlusionInputs, scoreRecord, withOcclusion } from '../../src/service/cards/explain.ts';
 import { recordKey, ScoreCache } from '../../src/service/score-cache.ts';
+import type { RecordScores } from '../../src/service/hooks/ports.ts';
+import { CodeMap } from '../../src/teacher/code-map.ts';
 import { FixtureModel } from '../support/hooks-model.ts';
+
+/** The fixture model behind a real code map: icd10:I119, which it never saw, is read as icd10:I10. */
+class MappedModel extends FixtureModel {
+  readonly map = CodeMap.validate(
+    {
+      format: 'leader-code-map',
+      version: 1,
+      modelVersion: this.version,
+      embedder: 'test',
+      minSimilarity: 0.5,
+      createdAt: '2026-01-01T00:00:00Z',
+      entries: [{ kind: 'diagnosis', from: 'icd10:I119', fromName: 'Hypertensive heart disease', to: 'icd10:I10', toName: 'Essential hypertension', similarity: 0.8 }],
+    },
+    { modelVersion: this.version, diagnoses: ['icd10:I10', 'icd10:I4891', 'icd10:E119', 'icd10:M545'], procedures: [] },
+    'test map',
+  );
+  override async predict(records: DatasetRecord[]): Promise<Float32Array[]> {
+    return super.predict(records.map((r) => this.map.apply(r).record));
+  }
+  async scoreRecord(record: DatasetRecord): Promise<RecordScores> {
+    const { record: read, substitutions } = this.map.apply(record);
+    const [probabilities] = await super.predict([read]);
+    return { probabilities: probabilities!, substitutions };
+  }
+}
 
 const base: DatasetRecord = {
   patientId: 'p1',
@@ -61,10 +88,27 @@ describe('score cache', () => {
     assert.deepEqual(model.batchSizes.slice(4), [3, 1]);
   });
 
+  it('a cached record keeps the substitutions the model made to read it', async () => {
+    const model = new MappedModel();
+    const cache = new ScoreCache(1000);
+    const unseen: DatasetRecord = { ...base, diagnoses: ['icd10:I119', 'icd10:M545'] };
+    const first = await scoreRecord(model, unseen, cache);
+    assert.deepEqual(first.substitutions.map((s) => [s.from, s.to, s.encounter]), [['icd10:I119', 'icd10:I10', 'current']]);
+    const again = await scoreRecord(model, { ...unseen, encounterId: 'other' }, cache);
+    assert.equal(cache.hits, 1);
+    assert.equal(model.calls, 1, 'the model did not run again');
+    assert.deepEqual(again.substitutions, first.substitutions);
+    assert.deepEqual(again.base, first.base);
+    // The mapped code counts as the known one; a record without unseen codes reports none.
+    assert.deepEqual(first.base, (await scoreRecord(model, { ...base, diagnoses: ['icd10:I10', 'icd10:M545'] })).base);
+    assert.deepEqual((await scoreRecord(model, base, cache)).substitutions, []);
+  });
+
   it('keeps at most its bound in score vectors, dropping the least recently used', () => {
     const v = () => new Float32Array(4);
+    const one = () => ({ probabilities: v(), substitutions: [] });
     const cache = new ScoreCache(5);
-    cache.set('a', v());
+    cache.set('a', one());
     cache.set('b', [v(), v(), v()]);
     assert.ok(cache.get('a')); // a is now the most recent
     cache.set('c', [v(), v()]); // 6 vectors: b goes
@@ -74,7 +118,7 @@ describe('score cache', () => {
     assert.equal(cache.size, 2);
     const seen: boolean[] = [];
     const counted = new ScoreCache(10, (hit) => seen.push(hit));
-    counted.set('x', v());
+    counted.set('x', one());
     counted.get('x');
     counted.get('y');
     assert.deepEqual(seen, [true, false]);

@@ -1,7 +1,7 @@
 // Why a label scored high: occlusion. Each input of the record is removed in turn and the record re-scored;
 // every variant goes to the model in ONE batched predict call, and only once a suggestion is to be shown.
 import type { DatasetRecord } from '../../dataset/types.ts';
-import type { MedicationModel } from '../hooks/ports.ts';
+import type { CodeSubstitution, MedicationModel, RecordScores } from '../hooks/ports.ts';
 import { recordKey, type ScoreCache } from '../score-cache.ts';
 
 export type InputKind = 'diagnosis' | 'procedure' | 'history-diagnosis' | 'history-procedure' | 'history-medication' | 'profile';
@@ -28,6 +28,8 @@ export interface ScoredRecord {
   occluded: readonly Float32Array[];
   /** The record's score-cache key, when a cache is used. */
   key?: string;
+  /** Unseen codes of the record the model read as known ones (the model's code map). */
+  substitutions: readonly CodeSubstitution[];
 }
 
 function unique(values: readonly string[]): string[] {
@@ -77,12 +79,20 @@ function checkScores(model: MedicationModel, scores: readonly Float32Array[], ex
 /** The record's own scores, without explanation (no inputs occluded yet); from the cache when it has them. */
 export async function scoreRecord(model: MedicationModel, record: DatasetRecord, cache?: ScoreCache, signal?: AbortSignal): Promise<ScoredRecord> {
   const key = cache ? recordKey(record) : undefined;
-  const known = key !== undefined ? cache!.get<Float32Array>(key) : undefined;
-  if (known) return { record, base: known, inputs: [], occluded: [], key: key! };
-  const scores = await model.predict([record], signal);
-  checkScores(model, scores, 1);
-  if (key !== undefined) cache!.set(key, scores[0]!);
-  return { record, base: scores[0]!, inputs: [], occluded: [], ...(key !== undefined ? { key } : {}) };
+  // Cached with its substitutions: a hit must say what the first call said.
+  const known = key !== undefined ? cache!.get<RecordScores>(key) : undefined;
+  if (known) return { record, base: known.probabilities, inputs: [], occluded: [], key: key!, substitutions: known.substitutions };
+  let scores: RecordScores;
+  if (model.scoreRecord) {
+    scores = await model.scoreRecord(record, signal);
+    checkScores(model, [scores.probabilities], 1);
+  } else {
+    const out = await model.predict([record], signal);
+    checkScores(model, out, 1);
+    scores = { probabilities: out[0]!, substitutions: [] };
+  }
+  if (key !== undefined) cache!.set(key, scores);
+  return { record, base: scores.probabilities, inputs: [], occluded: [], substitutions: scores.substitutions, ...(key !== undefined ? { key } : {}) };
 }
 
 /** Adds the occlusion scores to a scored record: every variant in ONE batched predict call (or from the cache). */

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { MedicationRequest, Reference } from 'fhir/r4';
 import type { Orderable } from '../../mapping/schema.ts';
 import type { Card, Suggestion } from '../contracts.ts';
+import type { CodeSubstitution } from '../hooks/ports.ts';
 import type { Contribution } from './explain.ts';
 import { suggestionOverrideReasons } from './override-reasons.ts';
 import { code, joinNames, md, percent, summary } from './text.ts';
@@ -34,6 +35,8 @@ export interface SuggestionCardInput {
   candidates: Candidate[];
   withheld: Withheld[];
   notes: string[];
+  /** Unseen codes the model read as its nearest known ones: the clinician must know what the scores rest on. */
+  substitutions?: readonly CodeSubstitution[];
   /** `select`: suggestions while ordering; `sign`: strongly indicated classes missing from the signed orders. */
   mode: 'select' | 'sign';
 }
@@ -55,6 +58,24 @@ export function proposedOrder(candidate: Candidate, patientId: string, encounter
   if (encounterId) request.encounter = { reference: `Encounter/${encounterId}` };
   if (candidate.reasons.length > 0) request.reasonReference = candidate.reasons.map((r) => ({ ...r }));
   return request;
+}
+
+/** Lines kept in the detail; the rest are counted (a long history can hold many unseen codes). */
+export const MAX_SUBSTITUTION_LINES = 8;
+
+function named(token: string, name: string | undefined): string {
+  return name ? `${code(token)} (${md(name)})` : code(token);
+}
+
+/** One short line per substitution, e.g. "Read as the nearest known code: `I10` (Essential hypertension) for `I119` (...)". */
+export function substitutionLines(substitutions: readonly CodeSubstitution[]): string[] {
+  const lines = substitutions.slice(0, MAX_SUBSTITUTION_LINES).map((s) => {
+    const where = s.encounter === 'current' ? '' : ` (an earlier encounter's ${s.kind})`;
+    return `- Read as the nearest known code: ${named(s.to, s.toName)} for ${named(s.from, s.fromName)}${where}`;
+  });
+  const more = substitutions.length - lines.length;
+  if (more > 0) lines.push(`- and ${more} more unseen ${more === 1 ? 'code' : 'codes'} read as known ones`);
+  return lines;
 }
 
 function explanation(c: Candidate): string {
@@ -94,6 +115,9 @@ export function suggestionCard(input: SuggestionCardInput): BuiltCard {
   ];
   if (input.withheld.length > 0) {
     lines.push('', 'Not suggested:', ...input.withheld.map((w) => `- ${md(w.name)} (${md(w.label)}, ${percent(w.probability)}): ${md(w.why)}`));
+  }
+  if (input.substitutions && input.substitutions.length > 0) {
+    lines.push('', 'Codes the model never saw in training:', ...substitutionLines(input.substitutions));
   }
   if (input.notes.length > 0) lines.push('', 'Data notes:', ...input.notes.map((n) => `- ${md(n)}`));
   lines.push('', '_Model suggestions support, not replace, clinical judgement._');

@@ -6,7 +6,7 @@ import { orderSelectContext } from './context.ts';
 import { findInteractions, pairKey } from './interactions.ts';
 import { logCard } from './log.ts';
 import { defaultHookOptions, prepare, timeLeft, type HookDeps } from './prepare.ts';
-import { hasClinicalInput, suggest } from './suggest.ts';
+import { hasClinicalInput, suggest, countSubstitutions } from './suggest.ts';
 
 export async function handleOrderSelect(serviceId: string, request: HookRequest, call: CallContext, deps: HookDeps): Promise<CdsResponse> {
   const options = { ...defaultHookOptions, ...deps.options };
@@ -28,7 +28,7 @@ export async function handleOrderSelect(serviceId: string, request: HookRequest,
 
   if (hasClinicalInput(p)) {
     timeLeft(call);
-    const { candidates, withheld } = await suggest(p, deps, options, deps.model.threshold, new Set(), call.signal);
+    const { candidates, withheld, substitutions } = await suggest(p, deps, options, deps.model.threshold, new Set(), call.signal);
     if (candidates.length > 0) {
       const built = suggestionCard({
         patientId: p.patientId,
@@ -37,8 +37,10 @@ export async function handleOrderSelect(serviceId: string, request: HookRequest,
         candidates,
         withheld,
         notes: p.notes,
+        substitutions,
         mode: 'select',
       });
+      countSubstitutions(deps, request.hook, substitutions);
       cards.push(built.card);
       said.push(...candidates.map((c) => `suggest:${c.label}`));
       await log(built.card, 'suggestion', candidates.map((c) => c.label), built.suggestions);

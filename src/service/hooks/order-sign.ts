@@ -7,7 +7,7 @@ import { orderSignContext } from './context.ts';
 import { findInteractions, pairKey } from './interactions.ts';
 import { logCard } from './log.ts';
 import { defaultHookOptions, prepare, timeLeft, type HookDeps } from './prepare.ts';
-import { hasClinicalInput, suggest } from './suggest.ts';
+import { hasClinicalInput, suggest, countSubstitutions } from './suggest.ts';
 
 export async function handleOrderSign(serviceId: string, request: HookRequest, call: CallContext, deps: HookDeps): Promise<CdsResponse> {
   const options = { ...defaultHookOptions, ...deps.options };
@@ -34,7 +34,7 @@ export async function handleOrderSign(serviceId: string, request: HookRequest, c
     timeLeft(call);
     const skip = new Set([...before].filter((s) => s.startsWith('suggest:')).map((s) => s.slice('suggest:'.length)));
     const floor = Math.max(options.strongThreshold, deps.model.threshold);
-    const { candidates } = await suggest(p, deps, options, floor, skip, call.signal);
+    const { candidates, substitutions } = await suggest(p, deps, options, floor, skip, call.signal);
     if (candidates.length > 0) {
       const built = suggestionCard({
         patientId: p.patientId,
@@ -43,8 +43,10 @@ export async function handleOrderSign(serviceId: string, request: HookRequest, c
         candidates,
         withheld: [],
         notes: p.notes,
+        substitutions,
         mode: 'sign',
       });
+      countSubstitutions(deps, request.hook, substitutions);
       cards.push(built.card);
       said.push(...candidates.map((c) => `suggest:${c.label}`));
       await log(built.card, 'missing-class', candidates.map((c) => c.label), built.suggestions);

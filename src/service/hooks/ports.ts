@@ -11,6 +11,24 @@ export interface LabelInfo {
   orderable?: Orderable;
 }
 
+/** A code the model never saw, read as the known code the model directory's code map gives (src/teacher/code-map.ts). */
+export interface CodeSubstitution {
+  kind: 'diagnosis' | 'procedure';
+  /** `current` or the earlier encounter's id. */
+  encounter: string;
+  from: string;
+  /** The unseen code's name, when the code map knows it. */
+  fromName?: string;
+  to: string;
+  toName?: string;
+}
+
+/** One record's probabilities and what the model read in place of its unseen codes (empty when nothing). */
+export interface RecordScores {
+  probabilities: Float32Array;
+  substitutions: readonly CodeSubstitution[];
+}
+
 /** The served model: probabilities aligned with `labels`. */
 export interface MedicationModel {
   readonly version: string;
@@ -20,6 +38,11 @@ export interface MedicationModel {
   labelInfo(label: string): LabelInfo | undefined;
   /** `signal`: the call gave up (time budget spent, client gone); a model may then skip the work and reject. */
   predict(records: DatasetRecord[], signal?: AbortSignal): Promise<Float32Array[]>;
+  /**
+   * The record being scored, with its substitutions (occlusion variants go through `predict`: their substitutions
+   * are the record's). A model without a code map may leave it out; `predict` is then used.
+   */
+  scoreRecord?(record: DatasetRecord, signal?: AbortSignal): Promise<RecordScores>;
 }
 
 export interface HistoryIssue {
@@ -45,6 +68,8 @@ export interface HookMetrics {
   fallbackRequest(resourceType: string, outcome: FallbackOutcome, seconds: number): void;
   prefetchKey(key: string, source: PrefetchSource): void;
   cards?(hook: string, kind: CardKind, count: number): void;
+  /** Unseen codes read as known ones, shown on a suggestion card. */
+  substitutions?(hook: string, kind: CodeSubstitution['kind'], count: number): void;
 }
 
 export type CardKind = 'suggestion' | 'interaction' | 'missing-class';

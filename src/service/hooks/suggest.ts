@@ -2,6 +2,7 @@
 import type { Candidate, Withheld } from '../cards/suggestion-card.ts';
 import { scoreRecord, topContributions, withOcclusion, type ModelInput, type ScoredRecord } from '../cards/explain.ts';
 import { interactingOrders } from './interactions.ts';
+import type { CodeSubstitution } from './ports.ts';
 import type { HookDeps, HookOptions, Prepared } from './prepare.ts';
 
 export function hasClinicalInput(p: Prepared): boolean {
@@ -27,6 +28,24 @@ export async function suggest(
   return select(p, await withOcclusion(deps.model, scored, options.occlusionBound, deps.scoreCache, signal), deps, options, minProbability, skip);
 }
 
+/**
+ * Each unseen code once (a code repeated across encounters is one line), named from the patient's own data first
+ * (the site's display), else from the code map.
+ */
+export function namedSubstitutions(p: Prepared, substitutions: readonly CodeSubstitution[]): CodeSubstitution[] {
+  const out = new Map<string, CodeSubstitution>();
+  for (const s of substitutions) {
+    const key = `${s.kind}\u0000${s.from}`;
+    const seen = out.get(key);
+    // The current encounter's reading wins over an earlier one's (the card is about this encounter).
+    if (seen && (seen.encounter === 'current' || s.encounter !== 'current')) continue;
+    const fromName = p.names.get(s.from) ?? s.fromName;
+    const toName = s.toName ?? p.names.get(s.to);
+    out.set(key, { kind: s.kind, encounter: s.encounter, from: s.from, ...(fromName ? { fromName } : {}), to: s.to, ...(toName ? { toName } : {}) });
+  }
+  return [...out.values()].sort((a, b) => Number(b.encounter === 'current') - Number(a.encounter === 'current'));
+}
+
 function labelName(deps: HookDeps, label: string): string {
   return deps.model.labelInfo(label)?.name ?? deps.mapping.labelEntry(label)?.name ?? label;
 }
@@ -49,9 +68,19 @@ export function describeInput(input: ModelInput, p: Prepared, deps: HookDeps): s
   }
 }
 
+/** Substitutions shown on a card, counted by kind only (never the codes: they are patient data). */
+export function countSubstitutions(deps: HookDeps, hook: string, substitutions: readonly CodeSubstitution[]): void {
+  for (const kind of ['diagnosis', 'procedure'] as const) {
+    const n = substitutions.filter((s) => s.kind === kind).length;
+    if (n > 0) deps.metrics?.substitutions?.(hook, kind, n);
+  }
+}
+
 export interface Selection {
   candidates: Candidate[];
   withheld: Withheld[];
+  /** Unseen codes of the record the model read as known ones, named. */
+  substitutions: CodeSubstitution[];
 }
 
 export function select(p: Prepared, scored: ScoredRecord, deps: HookDeps, options: HookOptions, minProbability: number, skip: ReadonlySet<string>): Selection {
@@ -81,5 +110,5 @@ export function select(p: Prepared, scored: ScoredRecord, deps: HookDeps, option
     const unique = [...new Map(reasons.map((r) => [r.reference, r])).values()];
     candidates.push({ label, name, orderable, probability, contributions, reasons: unique });
   }
-  return { candidates, withheld };
+  return { candidates, withheld, substitutions: namedSubstitutions(p, scored.substitutions) };
 }

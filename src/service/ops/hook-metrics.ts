@@ -16,6 +16,9 @@ export function hookMetricsPort(metrics: ServiceMetrics): HookMetrics & { infere
     cards(hook: string, kind: CardKind, count: number): void {
       metrics.cardsByKind.inc({ hook, kind }, count);
     },
+    substitutions(hook: string, kind: 'diagnosis' | 'procedure', count: number): void {
+      metrics.codeSubstitutions.inc({ hook, kind }, count);
+    },
     inference(modelVersion: string, seconds: number): void {
       metrics.modelInference.observe({ model_version: modelVersion }, seconds);
     },

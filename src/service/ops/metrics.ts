@@ -30,6 +30,8 @@ export interface ServiceMetrics {
   readonly authFailures: Counter;
   /** Score-cache lookups (a record's scores, or its explanation's): hit, or miss (the model ran). */
   readonly scoreCache: Counter<'result'>;
+  /** Unseen codes a suggestion card said were read as known ones (kind only, never the codes). */
+  readonly codeSubstitutions: Counter<'hook' | 'kind'>;
 }
 
 // Sub-millisecond model work and 300 ms budgets in one histogram: fine buckets at the low end.
@@ -115,6 +117,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Servi
       name: 'leader_cds_score_cache_lookups_total',
       help: 'Score-cache lookups for a record or its explanation: hit, or miss (the model ran)',
       labelNames: ['result'],
+      registers,
+    }),
+    codeSubstitutions: new Counter({
+      name: 'leader_cds_code_substitutions_total',
+      help: 'Unseen diagnosis and procedure codes shown on suggestion cards as read as the nearest known code (the model directory code map)',
+      labelNames: ['hook', 'kind'],
       registers,
     }),
     authFailures: new Counter({
