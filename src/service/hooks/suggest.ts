@@ -32,15 +32,15 @@ export async function suggest(
  * Each unseen code once (a code repeated across encounters is one line), named from the patient's own data first
  * (the site's display), else from the code map.
  */
-export function namedSubstitutions(p: Prepared, substitutions: readonly CodeSubstitution[]): CodeSubstitution[] {
+export function namedSubstitutions(names: ReadonlyMap<string, string>, substitutions: readonly CodeSubstitution[]): CodeSubstitution[] {
   const out = new Map<string, CodeSubstitution>();
   for (const s of substitutions) {
     const key = `${s.kind}\u0000${s.from}`;
     const seen = out.get(key);
     // The current encounter's reading wins over an earlier one's (the card is about this encounter).
     if (seen && (seen.encounter === 'current' || s.encounter !== 'current')) continue;
-    const fromName = p.names.get(s.from) ?? s.fromName;
-    const toName = s.toName ?? p.names.get(s.to);
+    const fromName = names.get(s.from) ?? s.fromName;
+    const toName = s.toName ?? names.get(s.to);
     out.set(key, { kind: s.kind, encounter: s.encounter, from: s.from, ...(fromName ? { fromName } : {}), to: s.to, ...(toName ? { toName } : {}) });
   }
   return [...out.values()].sort((a, b) => Number(b.encounter === 'current') - Number(a.encounter === 'current'));
@@ -110,5 +110,5 @@ export function select(p: Prepared, scored: ScoredRecord, deps: HookDeps, option
     const unique = [...new Map(reasons.map((r) => [r.reference, r])).values()];
     candidates.push({ label, name, orderable, probability, contributions, reasons: unique });
   }
-  return { candidates, withheld, substitutions: namedSubstitutions(p, scored.substitutions) };
+  return { candidates, withheld, substitutions: namedSubstitutions(p.names, scored.substitutions) };
 }
