@@ -9,6 +9,7 @@ import { StudentRuntime } from '../../src/model/runtime/session.ts';
 import { projectRoot } from '../../src/service/config.ts';
 import type { MedicationModel } from '../../src/service/hooks/ports.ts';
 import { modelPort } from '../../src/service/wiring.ts';
+import { CodeMap } from '../../src/teacher/code-map.ts';
 
 const dir = path.join(projectRoot, 'models/demo');
 const skip = existsSync(path.join(dir, 'manifest.json')) ? false : 'models/demo is absent (npm run demo-model builds it)';
@@ -34,6 +35,44 @@ describe('model port', { skip }, () => {
     controller.abort(new Error('budget spent'));
     await assert.rejects(port.predict([record], controller.signal), /budget spent/);
     assert.equal(runs.length, 1);
+  });
+
+  it('scoreRecord answers what predict does for the record, and no substitutions without a code map', async () => {
+    const [scores] = await port.predict([record]);
+    const scored = await port.scoreRecord!(record);
+    assert.deepEqual(scored.probabilities, scores);
+    assert.deepEqual(scored.substitutions, []);
+  });
+
+  it('scoreRecord reports the code map\'s substitutions with both names; predict scores the unseen code as its neighbour', async () => {
+    const v = runtime.manifest.vocabularies;
+    const map = CodeMap.validate(
+      {
+        format: 'leader-code-map',
+        version: 1,
+        modelVersion: runtime.manifest.modelVersion,
+        embedder: 'test',
+        minSimilarity: 0.5,
+        createdAt: '2026-01-01T00:00:00Z',
+        entries: [{ kind: 'diagnosis', from: 'icd10cm:I119', fromName: 'Hypertensive heart disease', to: v.diagnoses[0]!, toName: 'the known one', similarity: 0.7 }],
+      },
+      { modelVersion: runtime.manifest.modelVersion, diagnoses: v.diagnoses, procedures: v.procedures },
+      'test map',
+    );
+    const mapped = await StudentRuntime.load(dir, { provider: 'cpu', threads: 1, codeMap: map });
+    try {
+      const mappedPort = modelPort(mapped, await loadMapping(path.join(projectRoot, 'mappings/synthetic.json')), () => undefined);
+      const unseen = { ...record, diagnoses: ['icd10cm:I119'] };
+      const scored = await mappedPort.scoreRecord!(unseen);
+      assert.deepEqual(scored.substitutions, [
+        { kind: 'diagnosis', encounter: 'current', from: 'icd10cm:I119', fromName: 'Hypertensive heart disease', to: v.diagnoses[0]!, toName: 'the known one' },
+      ]);
+      const [known] = await port.predict([record]);
+      assert.deepEqual(scored.probabilities, known);
+      assert.deepEqual((await mappedPort.predict([unseen]))[0], known);
+    } finally {
+      await mapped.close();
+    }
   });
 
   it('drops a call abandoned while it waited behind another, and still answers the ones after it', async () => {
