@@ -1,12 +1,14 @@
 // LEADER(T) quality on a held-out patient split of a dataset file: per-sample PR-AUC, Jaccard and F1 at
 // the paper's teacher threshold 0.5, next to a label-frequency reference, plus training and scoring time.
-// npm run bench:teacher-eval -- --dataset <file> [--steps 150 --pretrain-steps 60 --hidden 64 --layers 2 --context 384]
+// npm run bench:teacher-eval -- --dataset <file> [--steps 150 --pretrain-steps 60 --hidden 64 --layers 2 --context 384
+//   --word-vectors none|wink-sg-100d]
 import { readDataset } from '../src/dataset/io.ts';
 import { averagePrecision, f1, jaccard, predictedSet } from '../src/eval/metrics.ts';
 import { splitByPatient } from '../src/eval/splits.ts';
 import { initBackend, parseBackendChoice } from '../src/model/tf/backend.ts';
 import { datasetLabels } from '../src/teacher/examples.ts';
 import { createTeacherRecommender } from '../src/teacher/recommender.ts';
+import { parseWordVectorSource } from '../src/teacher/word-vectors.ts';
 
 const arg = (name: string, fallback?: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,6 +28,13 @@ const seed = num('seed', 1);
 const split = splitByPatient(ds.records, { train: 0.8, validation: 0, test: 0.2 }, seed);
 const labels = datasetLabels(ds);
 const context = num('context', 384);
+let wordVectors;
+try {
+  wordVectors = parseWordVectorSource(arg('word-vectors', 'none'), '--word-vectors');
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
 
 function scores(name: string, probs: Float32Array[], threshold: number) {
   const ap: number[] = [];
@@ -48,6 +57,9 @@ function scores(name: string, probs: Float32Array[], threshold: number) {
 }
 
 console.log(
+  `word vectors: ${wordVectors}`,
+);
+console.log(
   `dataset ${file}: ${ds.records.length} records, ${labels.length} labels; train ${split.train.length} records, test ${split.test.length} records (patient split, seed ${seed}); tfjs ${backend.name}`,
 );
 
@@ -65,6 +77,7 @@ const rec = createTeacherRecommender({
       model: { hiddenSize: num('hidden', 64), numLayers: num('layers', 2), maxPositions: context },
       pretrainSteps: num('pretrain-steps', 60),
       pretrainLearningRate: 1e-3,
+      wordVectors,
     },
     steps: num('steps', 150),
     batchSize: num('batch-size', 8),
@@ -78,5 +91,6 @@ const probs = await rec.predict(split.test);
 const scoreSeconds = (performance.now() - t0) / 1000;
 await rec.close();
 console.log(`teacher: fitted in ${report.seconds.toFixed(0)} s; final fine-tuning loss ${report.curve?.at(-1)?.trainLoss.toFixed(4)}; scored ${split.test.length} prompts in ${scoreSeconds.toFixed(1)} s on onnxruntime`);
-scores('LEADER(T) scratch', probs, 0.5);
-scores('LEADER(T) scratch', probs, 0.3);
+const name = wordVectors === 'none' ? 'LEADER(T) scratch' : `LEADER(T) + ${wordVectors}`;
+scores(name, probs, 0.5);
+scores(name, probs, 0.3);

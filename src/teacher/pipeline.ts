@@ -15,6 +15,7 @@ import { DEFAULT_TEMPLATE, renderPrompt, type PromptTemplate } from './prompt.ts
 import { writeFileAtomic } from './safetensors.ts';
 import { loadTokenizer, saveTokenizerFiles, type TeacherTokenizer } from './tokenizer.ts';
 import { finetuneClassifier, pretrainLm, type StepInfo, type TrainResult } from './train.ts';
+import { loadWordVectors, parseWordVectorSource, seedTokenEmbeddings, tokenWords, WordVectorsError, type SeedReport, type WordVectorSource } from './word-vectors.ts';
 
 export interface ScratchOptions {
   tokenizerVocab: number;
@@ -23,6 +24,10 @@ export interface ScratchOptions {
   model: Partial<Pick<DecoderConfig, 'hiddenSize' | 'intermediateSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'maxPositions'>>;
   pretrainSteps: number;
   pretrainLearningRate: number;
+  /** Seed the token embeddings from pretrained word vectors before pre-training (default none). */
+  wordVectors?: WordVectorSource;
+  /** A file in the wink-embeddings format instead of the installed package's. */
+  wordVectorsFile?: string;
 }
 
 export interface TeacherTrainOptions {
@@ -54,6 +59,8 @@ export interface TeacherTrainResult {
   manifest: TeacherManifest;
   examples: ExampleStats;
   pretrain?: TrainResult;
+  /** Word-vector seeding of a scratch base (absent when off or resumed from a pre-trained base). */
+  wordVectors?: Omit<SeedReport, 'rows'>;
   finetune: TrainResult;
   parameters: number;
   trainableParameters: number;
@@ -68,11 +75,14 @@ export function trainTeacher(o: TeacherTrainOptions): TeacherTrainResult {
   const labels = datasetLabels(o.dataset);
   if (labels.length === 0) throw new Error(`${o.datasetFile}: no labels to learn`);
   const { records, names } = o.dataset;
+  const wordVectors = parseWordVectorSource(o.scratch.wordVectors ?? 'none', 'scratch.wordVectors');
+  if (o.checkpoint && wordVectors !== 'none') throw new WordVectorsError(`word vectors ${wordVectors} seed a teacher trained from scratch; ${o.checkpoint} already has its own embeddings`);
 
   let decoder: Decoder;
   let tokenizer: TeacherTokenizer;
   let pretrain: TrainResult | undefined;
   let built: ReturnType<typeof buildExamples> | undefined;
+  let seeded: SeedReport | undefined;
   let base: string;
   const modelDir = path.join(o.out, 'model');
   if (o.checkpoint) {
@@ -83,7 +93,7 @@ export function trainTeacher(o: TeacherTrainOptions): TeacherTrainResult {
     info(`base: ${base} (${loaded.config.modelType}, ${(decoder.parameterCount() / 1e6).toFixed(2)} M parameters)`);
   } else {
     base = 'model';
-    ({ decoder, tokenizer, pretrain, built } = scratchBase(o, modelDir, template, info));
+    ({ decoder, tokenizer, pretrain, built, seeded } = scratchBase(o, modelDir, template, info));
   }
 
   const maxTokens = Math.min(o.maxTokens, decoder.config.maxPositions);
@@ -143,6 +153,8 @@ export function trainTeacher(o: TeacherTrainOptions): TeacherTrainResult {
       finalLoss: finetune.losses.at(-1) ?? null,
       samplesPerSecond: finetune.samplesPerSecond,
       ...(pretrain ? { pretrainSteps: o.scratch.pretrainSteps, pretrainFinalLoss: pretrain.losses.at(-1) ?? null } : {}),
+      ...(wordVectors !== 'none' ? { wordVectors } : {}),
+      ...(seeded ? { wordVectorCoverage: seeded.coverage } : {}),
     },
     createdAt: new Date().toISOString(),
   };
@@ -152,7 +164,8 @@ export function trainTeacher(o: TeacherTrainOptions): TeacherTrainResult {
   rmSync(path.join(o.out, 'pretrain-state.safetensors'), { force: true });
   const parameters = decoder.parameterCount();
   decoder.dispose();
-  return { out: o.out, manifest, examples: stats, ...(pretrain ? { pretrain } : {}), finetune, parameters, trainableParameters: trainable };
+  const seeding = seeded ? { tokens: seeded.tokens, exact: seeded.exact, pieces: seeded.pieces, coverage: seeded.coverage } : undefined;
+  return { out: o.out, manifest, examples: stats, ...(pretrain ? { pretrain } : {}), ...(seeding ? { wordVectors: seeding } : {}), finetune, parameters, trainableParameters: trainable };
 }
 
 function copyTokenizer(from: string, to: string): void {
@@ -167,7 +180,7 @@ function scratchBase(
   modelDir: string,
   template: PromptTemplate,
   info: (m: string) => void,
-): { decoder: Decoder; tokenizer: TeacherTokenizer; pretrain?: TrainResult; built?: ReturnType<typeof buildExamples> } {
+): { decoder: Decoder; tokenizer: TeacherTokenizer; pretrain?: TrainResult; built?: ReturnType<typeof buildExamples>; seeded?: SeedReport } {
   const mark = path.join(modelDir, PRETRAINED_MARK);
   if (o.resume && existsSync(mark)) {
     info(`resume: pre-trained base found in ${modelDir}`);
@@ -193,6 +206,7 @@ function scratchBase(
   if (!Number.isInteger(config.headDim) || config.headDim % 2) throw new Error(`hidden size ${config.hiddenSize} does not split into ${config.numHeads} heads of even width`);
   if (config.numHeads % config.numKvHeads) config.numKvHeads = config.numHeads;
   const decoder = Decoder.random(config, o.seed);
+  const seeded = o.scratch.wordVectors === 'wink-sg-100d' ? seedFromWordVectors(decoder, modelDir, o, info) : undefined;
   info(`scratch decoder: ${(decoder.parameterCount() / 1e6).toFixed(2)} M parameters (d ${config.hiddenSize}, ${config.numLayers} layers, ${config.numHeads}/${config.numKvHeads} heads, context ${config.maxPositions})`);
   const maxTokens = Math.min(o.maxTokens, config.maxPositions);
   const built = buildExamples(records, names, datasetLabels(o.dataset), tokenizer, { template, maxTokens });
@@ -215,5 +229,22 @@ function scratchBase(
   }
   saveHfCheckpoint(modelDir, decoder);
   writeFileAtomic(mark, JSON.stringify({ steps: o.scratch.pretrainSteps, finalLoss: pretrain?.losses.at(-1) ?? null }) + '\n');
-  return { decoder, tokenizer, built, ...(pretrain ? { pretrain } : {}) };
+  return { decoder, tokenizer, built, ...(pretrain ? { pretrain } : {}), ...(seeded ? { seeded } : {}) };
+}
+
+// Before pre-training, so the LM starts from the vectors rather than overwriting them from noise.
+function seedFromWordVectors(decoder: Decoder, modelDir: string, o: TeacherTrainOptions, info: (m: string) => void): SeedReport {
+  const file = path.join(modelDir, 'tokenizer.json');
+  const json = JSON.parse(readFileSync(file, 'utf8')) as { model?: { vocab?: unknown }; added_tokens?: Array<{ content?: unknown }> };
+  const vocab = json.model?.vocab;
+  if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab)) throw new Error(`${file}: word vectors need a BPE tokenizer with a model.vocab object`);
+  const specials = new Set((json.added_tokens ?? []).map((t) => t.content).filter((c): c is string => typeof c === 'string'));
+  const tokens = tokenWords(vocab as Record<string, number>, specials);
+  const t0 = performance.now();
+  const table = loadWordVectors(tokens, o.scratch.wordVectorsFile);
+  const report = seedTokenEmbeddings(decoder, tokens, table, o.seed + 3);
+  info(
+    `word vectors (${o.scratch.wordVectors}, read in ${((performance.now() - t0) / 1000).toFixed(1)} s): ${report.exact} tokens seeded from whole words, ${report.pieces} word pieces from the mean of their commonest completions; coverage ${(100 * report.coverage).toFixed(1)}% of ${decoder.config.vocabSize} tokens`,
+  );
+  return report;
 }

