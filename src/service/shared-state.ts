@@ -1,9 +1,8 @@
 // State every worker of the service must see alike, in SQLite (the feedback database file, its own tables):
 // what an ordering session was already told (order-sign must not repeat order-select, whichever worker answered
 // it) and the JWT ids already used (a replayed token must be refused by every worker, and after a restart too).
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openServiceDatabase } from './sqlite.ts';
 import type { ReplayStore } from './auth/replay-cache.ts';
 import { sessionId, type SessionKey, type SessionMemory } from './hooks/session-store.ts';
 
@@ -61,13 +60,7 @@ export class SharedState {
     readonly file: string,
     options: SharedStateOptions = {},
   ) {
-    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    // Several workers write here; a writer waits for another's short transaction instead of failing.
-    this.db.pragma('busy_timeout = 2000');
-    this.db.exec(SCHEMA);
+    this.db = openServiceDatabase(file, SCHEMA);
     this.now = options.now ?? Date.now;
     this.ttlMs = options.sessionTtlMs ?? 4 * 60 * 60 * 1000;
     this.maxSessions = Math.max(1, options.maxSessions ?? 10_000);

@@ -1,8 +1,7 @@
 // Feedback persistence in an embedded SQLite database (no server to run): which cards were issued with which
 // model version and label, what clinicians did with them, and acceptance rates per model version and label.
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3';
+import { openServiceDatabase } from '../sqlite.ts';
 import type { FeedbackItem } from './schema.ts';
 
 /** One label a card proposed: the card, the suggestion that carried it (if any), and the model behind it. */
@@ -87,12 +86,7 @@ export class FeedbackStore {
     private readonly onWriteError: (err: unknown, rows: number) => void = (err, rows) =>
       console.error(`feedback store ${file}: ${rows} issued-card rows not written: ${(err as Error).message}`),
   ) {
-    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 2000');
-    this.db.exec(SCHEMA);
+    this.db = openServiceDatabase(file, SCHEMA);
     this.insertIssued = this.db.prepare(
       `INSERT OR IGNORE INTO issued_cards (service, card_uuid, suggestion_uuid, model_version, label, hook_instance, issued_at)
        VALUES (@service, @cardUuid, @suggestionUuid, @modelVersion, @label, @hookInstance, @issuedAt)`,
