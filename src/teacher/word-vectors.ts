@@ -29,6 +29,11 @@ export function parseWordVectorSource(value: string, where: string): WordVectorS
 export const MIN_PIECE_CHARS = 3;
 /** A word piece gets the mean of at most this many of the most frequent words it starts. */
 export const PIECE_FAMILY = 20;
+/**
+ * A word-initial token that is itself a rare word ("angi", "emer") but starts words this many times more
+ * frequent (by rank) is taken as a piece of those: BPE cut it from them, not from the rare word.
+ */
+export const PIECE_DOMINANCE = 10;
 
 /** Vectors of the words a vocabulary needs: exact words, and per word-initial piece its most frequent completions. */
 export interface WordVectorTable {
@@ -113,6 +118,7 @@ export function loadWordVectors(tokens: readonly TokenWord[], file = winkVectors
   const wantPiece = new Set(tokens.filter((t) => t.wordInitial && t.word.length >= MIN_PIECE_CHARS && /^\p{L}+$/u.test(t.word)).map((t) => t.word));
   const maxPiece = Math.max(0, ...[...wantPiece].map((p) => p.length));
   const exact = new Map<string, Float32Array>();
+  const exactRank = new Map<string, number>();
   const family = new Map<string, Array<{ rank: number; v: Float32Array }>>();
 
   const key = /"((?:[^"\\]|\\.)*)"\s*:\s*\[/g;
@@ -139,7 +145,10 @@ export function loadWordVectors(tokens: readonly TokenWord[], file = winkVectors
       }
       const v = Float32Array.from(values.slice(0, dim));
       const rank = values.length > dim + 1 && Number.isFinite(values[dim + 1]) ? values[dim + 1]! : entries;
-      if (exactHit) exact.set(word, v);
+      if (exactHit) {
+        exact.set(word, v);
+        exactRank.set(word, rank);
+      }
       for (const p of prefixes) {
         const f = family.get(p) ?? [];
         f.push({ rank, v });
@@ -154,8 +163,12 @@ export function loadWordVectors(tokens: readonly TokenWord[], file = winkVectors
 
   const pieces = new Map<string, Float32Array>();
   for (const [p, f] of family) {
-    if (exact.has(p)) continue; // a whole word is its own vector
     const top = f.sort((a, b) => a.rank - b.rank).slice(0, PIECE_FAMILY);
+    const own = exactRank.get(p);
+    if (own !== undefined) {
+      if (top[0]!.rank * PIECE_DOMINANCE > own) continue; // a common enough word is its own vector
+      exact.delete(p);
+    }
     const mean = new Float32Array(dim);
     for (const { v } of top) for (let i = 0; i < dim; i++) mean[i]! += v[i]! / top.length;
     pieces.set(p, mean);

@@ -14,6 +14,7 @@ import { trainTeacher, type TeacherTrainOptions } from '../../src/teacher/pipeli
 import { DEFAULT_TEMPLATE, renderPrompt } from '../../src/teacher/prompt.ts';
 import {
   loadWordVectors,
+  PIECE_DOMINANCE,
   PIECE_FAMILY,
   projectWordVectors,
   seedTokenEmbeddings,
@@ -55,7 +56,9 @@ function writeVectors(file: string, words: readonly string[]): Map<string, Float
 const corpusWords = [...new Set(corpus.join(' ').toLowerCase().match(/\p{L}+/gu) ?? [])].filter((w) => !MISSING.has(w));
 // Completions for word pieces ("hyper" -> "hypertension", "hyperbole"), an escaped key and punctuation.
 const vectorsFile = path.join(dir, 'vectors.json');
-const table = writeVectors(vectorsFile, [...corpusWords, ',', '"', ':', 'hyperbole', 'atrium']);
+// "atri" is a rare word (last) that starts a far more frequent one ("atrial"): it must be read as a piece.
+const ranks = [...corpusWords, ',', '"', ':', 'hyperbole', 'atrium', ...Array.from({ length: 200 }, (_, i) => `zz${i}`), 'atri'];
+const table = writeVectors(vectorsFile, ranks);
 
 function bpe(vocabSize: number) {
   const t = trainBpe(corpus, { vocabSize });
@@ -79,6 +82,8 @@ describe('word vectors for a scratch teacher', () => {
     const loaded = loadWordVectors(tokens, vectorsFile);
     assert.equal(loaded.dim, DIM);
     assertClose(loaded.exact.get('"')!, table.get('"')!, 1e-6, 'escaped key');
+    const atri = loadWordVectors(tokenWords({ 'Ġatri': 0, 'Ġatrial': 1 }, new Set()), vectorsFile);
+    assert.ok(atri.pieces.has('atri') && !atri.exact.has('atri') && atri.exact.has('atrial'), 'a rare word that starts a frequent one is a piece');
 
     const config = smallConfig(Object.keys(vocab).length, { hiddenSize: 32, numLayers: 1, numHeads: 4, numKvHeads: 2, headDim: 8, maxPositions: 64 });
     const decoder = Decoder.random(config, 3);
@@ -92,7 +97,7 @@ describe('word vectors for a scratch teacher', () => {
     const expectedVecs: Float32Array[] = [];
     for (const t of tokens) {
       if (!t.wordInitial) continue;
-      const v = table.get(t.word) && !MISSING.has(t.word) ? table.get(t.word) : pieceMean(t.word);
+      const v = table.get(t.word) && !dominated(t.word) ? table.get(t.word) : pieceMean(t.word);
       if (!v) continue;
       expectedIds.push(t.id);
       expectedVecs.push(v);
@@ -117,9 +122,17 @@ describe('word vectors for a scratch teacher', () => {
     decoder.dispose();
     fresh.dispose();
 
+    function completions(piece: string): string[] {
+      if (piece.length < 3 || !/^\p{L}+$/u.test(piece)) return [];
+      return [...table.keys()].filter((w) => w.length > piece.length && w.startsWith(piece)).slice(0, PIECE_FAMILY);
+    }
+    // Ranks are positions in the fixture file.
+    function dominated(word: string): boolean {
+      const first = completions(word)[0];
+      return first !== undefined && ranks.indexOf(first) * PIECE_DOMINANCE <= ranks.indexOf(word);
+    }
     function pieceMean(piece: string): Float32Array | undefined {
-      if (piece.length < 3 || !/^\p{L}+$/u.test(piece)) return undefined;
-      const family = [...table.keys()].filter((w) => w.length > piece.length && w.startsWith(piece) && !MISSING.has(w)).slice(0, PIECE_FAMILY);
+      const family = completions(piece);
       if (family.length === 0) return undefined;
       const m = new Float32Array(DIM);
       for (const w of family) table.get(w)!.forEach((x, i) => (m[i]! += x / family.length));
@@ -139,7 +152,7 @@ describe('word vectors for a scratch teacher', () => {
   });
 
   test('the installed wink-sg-100d vectors read as 100-d and carry outside knowledge', () => {
-    const tokens = tokenWords({ 'Ġhypertension': 0, 'Ġdiabetes': 1, 'Ġfootball': 2, 'Ġhypert': 3 }, new Set());
+    const tokens = tokenWords({ 'Ġhypertension': 0, 'Ġdiabetes': 1, 'Ġfootball': 2, 'Ġhypert': 3, 'Ġangi': 4 }, new Set());
     const t = loadWordVectors(tokens, winkVectorsFile());
     assert.equal(t.dim, 100);
     const cos = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i]!, 0) / Math.hypot(...a) / Math.hypot(...b);
@@ -147,6 +160,7 @@ describe('word vectors for a scratch teacher', () => {
     assert.ok(h && d && f);
     assert.ok(cos(h, d) > cos(h, f) + 0.2, `cos(hypertension, diabetes) ${cos(h, d)} vs football ${cos(h, f)}`);
     assert.ok(t.pieces.has('hypert'), 'a word piece gets the mean of its completions');
+    assert.ok(t.pieces.has('angi') && !t.exact.has('angi'), '"angi" (a rare word) is read as the start of angina, angioplasty, ...');
   });
 
   test('a teacher trains end to end with seeded embeddings; the manifest records it', () => {
