@@ -110,8 +110,9 @@ export function loadWordVectors(tokens: readonly TokenWord[], file = winkVectors
   const dimMatch = /"dimensions"\s*:\s*(\d+)/.exec(text.slice(0, 4096)) ?? /"dimensions"\s*:\s*(\d+)/.exec(text);
   const dim = dimMatch ? Number(dimMatch[1]) : NaN;
   if (!(dim > 0)) throw new WordVectorsError(`${file}: no "dimensions" field (not a wink-embeddings file)`);
-  const vectorsAt = text.indexOf('"vectors"');
-  const open = vectorsAt < 0 ? -1 : text.indexOf('{', vectorsAt);
+  // The key followed by an object: "vectors" is also an English word of the `words` list.
+  const vectorsAt = /"vectors"\s*:\s*\{/.exec(text);
+  const open = vectorsAt ? vectorsAt.index + vectorsAt[0].length - 1 : -1;
   if (open < 0) throw new WordVectorsError(`${file}: no "vectors" object (not a wink-embeddings file)`);
 
   const wantExact = new Set(tokens.filter((t) => t.wordInitial).map((t) => t.word));
@@ -166,7 +167,7 @@ export function loadWordVectors(tokens: readonly TokenWord[], file = winkVectors
     const top = f.sort((a, b) => a.rank - b.rank).slice(0, PIECE_FAMILY);
     const own = exactRank.get(p);
     if (own !== undefined) {
-      if (top[0]!.rank * PIECE_DOMINANCE > own) continue; // a common enough word is its own vector
+      if ((top[0]!.rank + 1) * PIECE_DOMINANCE > own + 1) continue; // a common enough word is its own vector
       exact.delete(p);
     }
     const mean = new Float32Array(dim);

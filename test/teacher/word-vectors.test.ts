@@ -49,7 +49,8 @@ function writeVectors(file: string, words: readonly string[]): Map<string, Float
     table.set(w, Float32Array.from(v));
     vectors[w] = [...v, Math.hypot(...v), rank];
   });
-  writeFileSync(file, JSON.stringify({ precision: 8, l2NormIndex: DIM, wordIndex: DIM + 1, size: words.length, dimensions: DIM, words, vectors, unkVector: [...new Array<number>(DIM).fill(0), -1] }));
+  // As in the real file, "vectors" and "{" are words of the list that precedes the vectors object.
+  writeFileSync(file, JSON.stringify({ precision: 8, l2NormIndex: DIM, wordIndex: DIM + 1, size: words.length, dimensions: DIM, words: [...words, 'vectors', '{'], vectors, unkVector: [...new Array<number>(DIM).fill(0), -1] }));
   return table;
 }
 
@@ -129,7 +130,7 @@ describe('word vectors for a scratch teacher', () => {
     // Ranks are positions in the fixture file.
     function dominated(word: string): boolean {
       const first = completions(word)[0];
-      return first !== undefined && ranks.indexOf(first) * PIECE_DOMINANCE <= ranks.indexOf(word);
+      return first !== undefined && (ranks.indexOf(first) + 1) * PIECE_DOMINANCE <= ranks.indexOf(word) + 1;
     }
     function pieceMean(piece: string): Float32Array | undefined {
       const family = completions(piece);
