@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import cors from 'cors';
 import express, { type Request, type RequestHandler, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import type { CallContext, CdsResponse, CdsService } from './contracts.ts';
 import { ServiceError } from './contracts.ts';
@@ -144,6 +145,18 @@ export function createApp(options: AppOptions): express.Express {
       });
   };
 
+  // Password guessing: failed admin sign-ins are counted per client address (successes are not); past the bound, 429.
+  const adminLimit: RequestHandler = admin.open
+    ? (_req, _res, next) => next()
+    : rateLimit({
+        windowMs: config.admin.failedSignIns.windowSeconds * 1000,
+        limit: config.admin.failedSignIns.max,
+        skipSuccessfulRequests: true,
+        standardHeaders: 'draft-7',
+        legacyHeaders: false,
+        handler: (_req, _res, next) => next(new ServiceError('too-many', 'too many failed sign-ins from this address; retry after the time in Retry-After')),
+      });
+
   const jsonBody: RequestHandler[] = [
     (req, _res, next) => {
       const length = req.headers['content-length'];
@@ -252,6 +265,7 @@ export function createApp(options: AppOptions): express.Express {
 
   app.get(
     '/feedback/summary',
+    adminLimit,
     adminThen,
     route((_req, res) => {
       res.json(feedbackStore.summary());
@@ -259,7 +273,7 @@ export function createApp(options: AppOptions): express.Express {
   );
   app.all('/feedback/summary', methodNotAllowed('GET'));
 
-  if (options.queueDashboard) app.use('/admin/queues', adminThen, options.queueDashboard.router);
+  if (options.queueDashboard) app.use('/admin/queues', adminLimit, adminThen, options.queueDashboard.router);
 
   app.use(notFoundHandler);
   app.use(errorHandler);

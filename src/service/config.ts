@@ -140,6 +140,11 @@ export const ServiceConfigSchema = z
           .object({ issuers: z.array(z.string().min(1)).optional(), scope: z.string().min(1).optional() })
           .strict()
           .default({}),
+        /** Failed admin sign-ins allowed per client address and window; more get 429 until the window passes. */
+        failedSignIns: z
+          .object({ max: z.number().int().min(1).max(10_000).default(20), windowSeconds: z.number().int().min(1).max(86_400).default(900) })
+          .strict()
+          .default({}),
         /** The retraining queues' Redis: when set, the bull dashboard is mounted at /admin/queues. */
         queues: z
           .object({ redis: z.string().min(1), prefix: z.string().min(1).optional(), readOnly: z.boolean().default(false) })

@@ -10,6 +10,7 @@ export type ServiceErrorKind =
   | 'too-large' // 413
   | 'unsupported-media' // 415
   | 'precondition-failed' // 412: required FHIR data cannot be had
+  | 'too-many' // 429: too many failed admin sign-ins from one address (Retry-After set by the limiter)
   | 'unavailable' // 503: model not loaded, dependency down
   | 'timeout'; // 503 with Retry-After: time budget spent before anything useful could be said
 

@@ -15,6 +15,7 @@ const KINDS: Record<ServiceErrorKind, { status: number; code: IssueCode }> = {
   'too-large': { status: 413, code: 'too-costly' },
   'unsupported-media': { status: 415, code: 'not-supported' },
   'precondition-failed': { status: 412, code: 'incomplete' },
+  'too-many': { status: 429, code: 'throttled' },
   unavailable: { status: 503, code: 'transient' },
   timeout: { status: 503, code: 'timeout' },
 };

@@ -76,6 +76,22 @@ describe('admin authentication on /feedback/summary', () => {
     await request(scoped.app).get('/feedback/summary').set('Authorization', `Bearer ${await sign({ aud: `${BASE}/cds-services/x`, scope: 'leader-cds/admin' })}`).expect(401);
   });
 
+  it('counts failed sign-ins per address: past admin.failedSignIns.max, 429 with Retry-After until the window passes', async () => {
+    const t = buildTestApp({ config: jwtConfig({ users: [{ name: 'ops', passwordHash: hash }], failedSignIns: { max: 3, windowSeconds: 60 } }) });
+    const get = (password: string) => request(t.app).get('/feedback/summary').set('Authorization', basic('ops', password));
+    // Successes are not counted.
+    for (let i = 0; i < 5; i++) await get(PASSWORD).expect(200);
+    for (let i = 0; i < 3; i++) await get(`guess ${i}`).expect(401);
+    const throttled = await get('guess 3').expect(429);
+    assert.equal(throttled.body.resourceType, 'OperationOutcome');
+    assert.equal(throttled.body.issue[0].code, 'throttled');
+    assert.ok(Number(throttled.headers['retry-after']) > 0 && Number(throttled.headers['retry-after']) <= 60, 'Retry-After within the window');
+    // The right password does not get around it from the same address within the window.
+    await get(PASSWORD).expect(429);
+    // Hook calls are not admin sign-ins: the service keeps answering them.
+    await request(t.app).get('/cds-services').expect(200);
+  });
+
   it('is open with auth disabled, and the start-up banner says so', async () => {
     const t = buildTestApp({ config: { auth: { mode: 'disabled' }, admin: { users: [{ name: 'ops', passwordHash: hash }] } } });
     await request(t.app).get('/feedback/summary').expect(200);
@@ -87,6 +103,11 @@ describe('admin authentication on /feedback/summary', () => {
 });
 
 describe('admin configuration is validated at start', () => {
+  it('refuses a failed-sign-in bound of zero, naming the field', () => {
+    const parsed = ServiceConfigSchema.safeParse({ admin: { failedSignIns: { max: 0 } } });
+    assert.ok(!parsed.success && parsed.error.issues.some((i) => i.path.join('.') === 'admin.failedSignIns.max'));
+  });
+
   it('names the field of a bad hash, a repeated user or an unknown issuer, without echoing the hash', () => {
     const bad = ServiceConfigSchema.safeParse({ admin: { users: [{ name: 'ops', passwordHash: 'scrypt$1000$8$1$c2FsdA==$aGFzaA==' }] } });
     assert.ok(!bad.success);
