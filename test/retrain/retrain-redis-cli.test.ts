@@ -1,5 +1,6 @@
-// `leader-cds retrain --redis`: a run that fails on a worker process is a one-line error naming the run and the
-// reason (exit 1), never a stack trace; the worker keeps running.
+// `leader-cds retrain --redis` against a real `leader-cds worker` process: a run with the teacher stages completes
+// on the worker (the teacher trains in a thread inside the bull worker); a run that fails on the worker is a
+// one-line error naming the run and the reason (exit 1), never a stack trace; the worker keeps running.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -33,18 +34,45 @@ after(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-function run(args: string[]): Promise<{ status: number | null; stderr: string }> {
+function run(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'retrain', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'retrain', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
     let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
     child.once('exit', (status) => {
       clearTimeout(timer);
-      resolve({ status, stderr });
+      resolve({ status, stdout, stderr });
     });
   });
 }
+
+const TINY_SCRATCH = { hidden: 16, layers: 1, kvHeads: 1, context: 384, vocab: 600, pretrainSteps: 2 };
+
+test('a run with the teacher stages completes on a worker process: teacher, features, distilled candidate', { skip, timeout: 300_000 }, async () => {
+  const config = join(tmp, 'retrain-ok.json');
+  await writeFile(
+    config,
+    JSON.stringify({
+      source: { kind: 'folder', path: join(tmp, 'fhir') },
+      mapping: join(ROOT, 'mappings/synthetic.json'),
+      workDir: join(tmp, 'work-ok'),
+      registry: join(tmp, 'models-ok'),
+      partitions: 2,
+      student: { epochs: 2, dim: 16, patience: 2 },
+      evaluation: { rounds: 2, baselines: ['most-frequent'] },
+      teacher: { enabled: true, steps: 3, batchSize: 4, accumulation: 1, maxTokens: 384, scratch: TINY_SCRATCH, featureBatchSize: 16, backend: 'cpu' },
+    }),
+  );
+  const r = await run(['--config', config, '--mapping', join(ROOT, 'mappings/synthetic.json'), '--redis', redis!.url, '--no-promote']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^teacher: scratch, .*trained on \d+ records/m);
+  assert.match(r.stdout, /^candidate \S+: /m);
+  for (const stage of ['teacher', 'teacher-features', 'distil', 'evaluate']) assert.match(r.stderr, new RegExp(`${stage}\\b`), `${stage} reported`);
+  assert.equal(worker!.exitCode, null, 'the worker is still running');
+});
 
 test('a run that fails on a worker: exit 1, the run and its reason on one line, no stack trace', { skip }, async () => {
   const config = join(tmp, 'retrain.json');
