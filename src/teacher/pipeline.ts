@@ -226,6 +226,8 @@ function scratchBase(
       checkpointEvery: o.checkpointEvery,
       onStep: (s) => o.onStep?.('pretrain', s),
     });
+    const l = pretrain.losses;
+    if (l.length) info(`pre-training (causal LM): loss ${l[0]!.toFixed(4)} -> ${l.at(-1)!.toFixed(4)} in ${l.length} steps`);
   }
   saveHfCheckpoint(modelDir, decoder);
   writeFileAtomic(mark, JSON.stringify({ steps: o.scratch.pretrainSteps, finalLoss: pretrain?.losses.at(-1) ?? null }) + '\n');
