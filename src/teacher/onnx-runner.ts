@@ -43,12 +43,15 @@ export class OnnxTeacher {
     return { features: out.feature!.data as Float32Array, probabilities: out.probabilities!.data as Float32Array };
   }
 
-  /** Scores records in batches (sorted by prompt length so padding stays small), results in record order. */
+  /**
+   * Scores records in batches (sorted by prompt length so padding stays small), results in record order. Only the
+   * teacher's prompt side is read (its weights are in the graph), so a folder opened without tfjs will do.
+   */
   async runRecords(
-    teacher: LoadedTeacher,
+    teacher: Pick<LoadedTeacher, 'tokenizer' | 'manifest'>,
     records: readonly DatasetRecord[],
     names: Readonly<Record<string, string>>,
-    options: { batchSize?: number; onBatch?: (done: number, total: number) => void } = {},
+    options: { batchSize?: number; onBatch?: (done: number, total: number) => Promise<void> | void } = {},
   ): Promise<OnnxTeacherOutputs> {
     const bs = options.batchSize ?? 32;
     const { tokenizer, manifest } = teacher;
@@ -63,7 +66,7 @@ export class OnnxTeacher {
         features.set(out.features.subarray(k * this.hidden, (k + 1) * this.hidden), r * this.hidden);
         probabilities.set(out.probabilities.subarray(k * this.labels, (k + 1) * this.labels), r * this.labels);
       });
-      options.onBatch?.(Math.min(order.length, s + bs), order.length);
+      await options.onBatch?.(Math.min(order.length, s + bs), order.length);
     }
     for (let i = 0; i < features.length; i++) {
       if (!Number.isFinite(features[i]!)) throw new Error(`teacher features: record ${records[Math.floor(i / this.hidden)]!.encounterId} produced a non-finite value`);
