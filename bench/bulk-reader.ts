@@ -7,13 +7,10 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchArgs } from './args.ts';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
-const args = process.argv.slice(2);
-const option = (name: string) => {
-  const at = args.indexOf(name);
-  return at >= 0 ? args[at + 1] : undefined;
-};
+const { option, flag } = benchArgs('bench:bulk-reader');
 
 interface Trial {
   lines: number;
@@ -90,7 +87,7 @@ if (option('--trial')) {
 } else {
   // ~26 resources per synthetic patient: 40,000 patients give a little over 1,000,000 resources.
   const patients = Number(option('--patients') ?? 40_000);
-  const gzip = args.includes('--gzip');
+  const gzip = flag('--gzip');
   const dir = await ensureCohort(patients, gzip);
   const trials: Trial[] = [];
   for (let run = 0; run < 3; run++) {

@@ -23,26 +23,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchArgs } from './args.ts';
 import type { WorkerReport } from './retrain-worker.ts';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
 const MAPPING = join(root, 'mappings/synthetic.json');
 const WORKER = join(root, 'bench/retrain-worker.ts');
-const args = process.argv.slice(2);
-const option = (name: string): string | undefined => {
-  const at = args.indexOf(name);
-  return at >= 0 ? args[at + 1] : undefined;
-};
-function intOption(name: string, fallback: number, min = 1): number {
-  const raw = option(name);
-  if (raw === undefined) return fallback;
-  const n = Number(raw.replace(/[_,]/g, ''));
-  if (!Number.isSafeInteger(n) || n < min) {
-    process.stderr.write(`bench:retrain: ${name} must be an integer >= ${min}, got "${raw}"\n`);
-    process.exit(2);
-  }
-  return n;
-}
+const { option, flag, intOption } = benchArgs('bench:retrain');
 
 type Mode = 'inline' | 'bull1' | 'bull2';
 const MODES: Record<Mode, { label: string; workers: number }> = {
@@ -231,8 +218,8 @@ async function bench(): Promise<void> {
   const runs = intOption('--runs', 1);
   const partitions = intOption('--partitions', 4);
   const maxLinesPerFile = intOption('--max-lines-per-file', 100_000);
-  const reuseExport = args.includes('--reuse-export');
-  const keep = args.includes('--keep');
+  const reuseExport = flag('--reuse-export');
+  const keep = flag('--keep');
   const modes = (option('--modes') ?? 'inline,bull1,bull2').split(',').map((m) => m.trim()) as Mode[];
   for (const m of modes) {
     if (!(m in MODES)) {

@@ -25,24 +25,11 @@ import { ArtifactStore } from '../src/retrain/artifacts.ts';
 import { InlineExecutor } from '../src/retrain/engine.ts';
 import { parseRetrainConfig } from '../src/retrain/config.ts';
 import { leaderStages, runRetrain, type RetrainEvent } from '../src/retrain/run.ts';
+import { benchArgs } from './args.ts';
 import type { EvaluationReport } from '../src/eval/harness.ts';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
-const args = process.argv.slice(2);
-const option = (name: string): string | undefined => {
-  const at = args.indexOf(name);
-  return at >= 0 ? args[at + 1] : undefined;
-};
-function intOption(name: string, fallback: number, min = 1): number {
-  const raw = option(name);
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min) {
-    process.stderr.write(`bench:retrain-teacher: ${name} must be an integer >= ${min}, got "${raw}"\n`);
-    process.exit(2);
-  }
-  return n;
-}
+const { option, intOption } = benchArgs('bench:retrain-teacher');
 
 const patients = intOption('--patients', 600);
 const seed = intOption('--seed', 1, 0);
