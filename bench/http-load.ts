@@ -6,7 +6,9 @@
 // printed), BENCH_LEVELS (default 1,16,64), BENCH_WORKERS (default 1,2), BENCH_AUTH (default disabled,jwt),
 // BENCH_CACHE (default off,on). Every call here sends the same patient, so the score cache is OFF for the main
 // tables (each call costs what a new patient costs); "on" adds the auth-disabled rows with the cache on, i.e. the
-// repeated calls of one ordering session. BENCH_NODE_ARGS (extra node flags for the service, e.g.
+// repeated calls of one ordering session. BENCH_FLOOR (default on; off skips it): the same load on the HTTP floor
+// (bench/http-floor-server.ts: express and the service's JSON body parser answering the real answer's bytes, no
+// domain work), the most this machine gives the service's HTTP stack. BENCH_NODE_ARGS (extra node flags for the service, e.g.
 // "--cpu-prof --cpu-prof-dir=/tmp/prof"),
 // LEADER_CDS_MODEL_DIR (default: the registry's current model).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -36,6 +38,8 @@ for (const [name, values] of [['BENCH_LEVELS', levels], ['BENCH_WORKERS', worker
 if (authModes.some((m) => m !== 'disabled' && m !== 'jwt')) throw new Error('BENCH_AUTH: expected disabled and/or jwt');
 const cacheModes = (process.env.BENCH_CACHE ?? 'off,on').split(',');
 if (cacheModes.some((m) => m !== 'off' && m !== 'on')) throw new Error('BENCH_CACHE: expected off and/or on');
+const floor = process.env.BENCH_FLOOR ?? 'on';
+if (floor !== 'on' && floor !== 'off') throw new Error('BENCH_FLOOR: expected on or off');
 if (!(seconds > 0) || !Number.isInteger(runs) || runs < 1) throw new Error('BENCH_SECONDS must be > 0 and BENCH_RUNS a whole number >= 1');
 const work = mkdtempSync(path.join(tmpdir(), 'bench-http-'));
 const baseEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LEADER_CDS_FEEDBACK_DB: path.join(work, 'feedback.sqlite') };
@@ -174,18 +178,10 @@ interface Running {
   stop(): Promise<void>;
 }
 
-/** The service in its own process(es), so that autocannon here does not share its event loop. */
-async function startServiceProcess(auth: 'disabled' | 'jwt', workers: number, cache: boolean): Promise<Running> {
+/** A server in its own process(es), ready once it logs `ready` (or, with workers, `all workers ready`). */
+async function startProcess(args: string[], env: NodeJS.ProcessEnv, readyMsg: string): Promise<Running> {
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
-  const env = {
-    ...baseEnv,
-    LEADER_CDS_AUTH_MODE: auth,
-    LEADER_CDS_WORKERS: String(workers),
-    ...(cache ? {} : { LEADER_CDS_SCORE_CACHE_SIZE: '0' }),
-    ...(auth === 'jwt' ? { LEADER_CDS_CONFIG: jwtConfigFile } : {}),
-    LEADER_CDS_FEEDBACK_DB: path.join(work, `feedback-${auth}-${workers}-${cache}.sqlite`),
-  };
-  const child = spawn(process.execPath, [...nodeArgs, path.join(projectRoot, 'bin/leader-cds.js'), 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const base = await new Promise<string>((resolve, reject) => {
     let port = 0;
     const lines = createInterface({ input: child.stdout! });
@@ -196,11 +192,11 @@ async function startServiceProcess(auth: 'disabled' | 'jwt', workers: number, ca
       } catch {
         return;
       }
-      if (entry.msg === 'listening' && entry.port) port = entry.port;
-      if (entry.msg === (workers > 1 ? 'all workers ready' : 'ready')) resolve(`http://127.0.0.1:${port}`);
+      if (entry.port && (entry.msg === 'listening' || entry.msg === readyMsg)) port = entry.port;
+      if (entry.msg === readyMsg) resolve(`http://127.0.0.1:${port}`);
       if (entry.msg?.startsWith('hook services failed')) reject(new Error(`service not ready: ${entry.err?.message ?? line}`));
     });
-    child.once('exit', (code) => reject(new Error(`service exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
   return {
     child,
@@ -214,6 +210,27 @@ async function startServiceProcess(auth: 'disabled' | 'jwt', workers: number, ca
   };
 }
 
+/** The service in its own process(es), so that autocannon here does not share its event loop. */
+function startServiceProcess(auth: 'disabled' | 'jwt', workers: number, cache: boolean): Promise<Running> {
+  const env = {
+    ...baseEnv,
+    LEADER_CDS_AUTH_MODE: auth,
+    LEADER_CDS_WORKERS: String(workers),
+    ...(cache ? {} : { LEADER_CDS_SCORE_CACHE_SIZE: '0' }),
+    ...(auth === 'jwt' ? { LEADER_CDS_CONFIG: jwtConfigFile } : {}),
+    LEADER_CDS_FEEDBACK_DB: path.join(work, `feedback-${auth}-${workers}-${cache}.sqlite`),
+  };
+  return startProcess([path.join(projectRoot, 'bin/leader-cds.js'), 'serve'], env, workers > 1 ? 'all workers ready' : 'ready');
+}
+
+/** The HTTP floor: express and the JSON body parser answering `answer` to every POST, nothing else. */
+function startFloorProcess(workers: number, answer: string): Promise<Running> {
+  const answerFile = path.join(work, 'floor-answer.json');
+  writeFileSync(answerFile, answer);
+  const env = { ...process.env, FLOOR_ANSWER: answerFile, FLOOR_WORKERS: String(workers) };
+  return startProcess(['--import', 'tsx', path.join(projectRoot, 'bench/http-floor-server.ts')], env, 'ready');
+}
+
 const PATH = '/cds-services/leader-order-select';
 const headersFor = (auth: 'disabled' | 'jwt'): Record<string, string> => ({
   'content-type': 'application/json',
@@ -224,15 +241,18 @@ const headersFor = (auth: 'disabled' | 'jwt'): Record<string, string> => ({
 const probeService = await startServiceProcess('disabled', 1, false);
 let chosen: Candidate | undefined;
 let probeBody: { cards?: Array<{ summary: string }> } = {};
+let probeText = '';
 try {
   for (const candidate of candidates()) {
     const probe = await fetch(`${probeService.base}${PATH}`, { method: 'POST', headers: headersFor('disabled'), body: JSON.stringify(candidate.body) });
-    const answer = (await probe.json()) as typeof probeBody;
+    const text = await probe.text();
+    const answer = JSON.parse(text) as typeof probeBody;
     if (probe.status !== 200) throw new Error(`probe call answered ${probe.status}: ${JSON.stringify(answer).slice(0, 400)}`);
     chosen ??= candidate;
     if ((answer.cards?.length ?? 0) > 0) {
       chosen = candidate;
       probeBody = answer;
+      probeText = text;
       break;
     }
   }
@@ -245,7 +265,9 @@ const payload = JSON.stringify(body);
 const model = await modelOnly(resources, patientId, encounterId);
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 console.log(`model ${modelDir}, mapping ${path.basename(config.mapping.path)}, loopback, ${seconds} s per level, median of ${runs} runs`);
-console.log(`request: order-select, ${payload.length} bytes, full prefetch (${resources.length} resources), ${probeBody.cards?.length ?? 0} cards in the answer`);
+console.log(
+  `request: order-select, ${payload.length} bytes, full prefetch (${resources.length} resources); answer ${probeText.length} bytes, ${probeBody.cards?.length ?? 0} cards`,
+);
 console.log(
   `model only (runtime.predict, 1000 calls): batch 1 p50 ${model.p50.toFixed(3)} ms, p99 ${model.p99.toFixed(3)} ms; ` +
     `with the explanation (+ one batch of ${model.variants} occluded variants) p50 ${model.explainedP50.toFixed(3)} ms`,
@@ -262,19 +284,25 @@ interface Level {
   errors: number;
   cpuMs: number | undefined;
 }
-const scenarios = [
+type Scenario = { auth: 'disabled' | 'jwt'; workers: number; cache: boolean; floor?: true };
+const scenarios: Scenario[] = [
+  ...(floor === 'on' ? workerCounts.map((workers) => ({ auth: 'disabled' as const, workers, cache: false, floor: true as const })) : []),
   ...(cacheModes.includes('off') ? authModes.flatMap((auth) => workerCounts.map((workers) => ({ auth, workers, cache: false }))) : []),
   ...(cacheModes.includes('on') ? workerCounts.map((workers) => ({ auth: 'disabled' as const, workers, cache: true })) : []),
 ];
-for (const { auth, workers, cache } of scenarios) {
+for (const { auth, workers, cache, floor: isFloor } of scenarios) {
   {
-    const service = await startServiceProcess(auth, workers, cache);
+    const service = isFloor ? await startFloorProcess(workers, probeText) : await startServiceProcess(auth, workers, cache);
     const url = `${service.base}${PATH}`;
     try {
       const check = await fetch(url, { method: 'POST', headers: headersFor(auth), body: payload.replace(marker, randomUUID()) });
       if (check.status !== 200) throw new Error(`auth ${auth}, ${workers} workers: check call answered ${check.status}: ${(await check.text()).slice(0, 300)}`);
       const cacheText = cache ? 'score cache ON (the same patient again: a session\'s repeated calls)' : 'score cache off (every call scored anew)';
-      console.log(`\nauth ${auth}, ${workers} worker process${workers > 1 ? 'es' : ''}, ${cacheText} (load ${load()})`);
+      const processes = `${workers} worker process${workers > 1 ? 'es' : ''}`;
+      const title = isFloor
+        ? `HTTP floor: express + JSON body parser, the same request and answer bytes, no domain work, ${processes}`
+        : `auth ${auth}, ${processes}, ${cacheText}`;
+      console.log(`\n${title} (load ${load()})`);
       console.log('concurrency   req/s     p50 ms   p99 ms   non-2xx  errors   server CPU ms/req   model-only p50 ms (+explain)');
       for (const connections of levels) {
         const results: Level[] = [];
@@ -303,12 +331,12 @@ for (const { auth, workers, cache } of scenarios) {
         console.log(
           `${String(connections).padStart(11)}  ${m((r) => r.rps).toFixed(0).padStart(6)}  ${m((r) => r.p50).toFixed(2).padStart(8)}  ${m((r) => r.p99)
             .toFixed(2)
-            .padStart(7)}  ${String(m((r) => r.non2xx)).padStart(8)}  ${String(m((r) => r.errors)).padStart(6)}  ${cpu.padStart(18)}  ${model.p50
-            .toFixed(3)
-            .padStart(10)} (${model.explainedP50.toFixed(3)})`,
+            .padStart(7)}  ${String(m((r) => r.non2xx)).padStart(8)}  ${String(m((r) => r.errors)).padStart(6)}  ${cpu.padStart(18)}  ${
+            isFloor ? '         -' : `${model.p50.toFixed(3).padStart(10)} (${model.explainedP50.toFixed(3)})`
+          }`,
         );
       }
-      if (workers === 1) {
+      if (workers === 1 && !isFloor) {
         // The service's own view: model time per call as its metrics record it (includes waiting for the session).
         const metricsText = await (await fetch(`${service.base}/metrics`)).text();
         const metric = (name: string): number =>
