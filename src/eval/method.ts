@@ -65,6 +65,8 @@ export interface StudentMethodOptions {
   thresholdFrom?: 'fixed' | 'validation';
   /** Recency signal across encounters (`position`: learned embedding of the distance to the current encounter). */
   recency?: 'none' | 'position';
+  /** Wide term (`linear`: a linear function of the logistic-regression baseline's features added to the logits). */
+  wide?: 'none' | 'linear';
 }
 
 /**

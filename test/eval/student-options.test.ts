@@ -30,6 +30,7 @@ test('bad --student-* values are refused with the flag named', () => {
   refuses({ studentDim: '-8' }, /--student-dim must be at least 4/);
   refuses({ studentHidden: 'wide' }, /--student-hidden must be an integer/);
   refuses({ studentRecency: 'recent' }, /--student-recency must be one of none, position, got 'recent'/);
+  refuses({ studentWide: 'deep' }, /--student-wide must be one of none, linear, got 'deep'/);
   refuses({ studentEpochs: '0' }, /--student-epochs must be at least 1/);
 });
 
@@ -45,8 +46,8 @@ test('runEvaluate refuses a bad student flag before reading the dataset', async 
 });
 
 test('parsed student options reach training: the fitted model has the shape, learning rate, batch and patience asked for', async () => {
-  const student = parseStudentOptions({ studentEpochs: '6', studentLr: '0.003', studentPatience: '1', studentBatch: '16', studentDim: '8', studentHidden: '6', studentRecency: 'position' });
-  assert.deepEqual(student, { epochs: 6, learningRate: 0.003, patience: 1, batchSize: 16, dim: 8, hidden: 6, recency: 'position' });
+  const student = parseStudentOptions({ studentEpochs: '6', studentLr: '0.003', studentPatience: '1', studentBatch: '16', studentDim: '8', studentHidden: '6', studentRecency: 'position', studentWide: 'linear' });
+  assert.deepEqual(student, { epochs: 6, learningRate: 0.003, patience: 1, batchSize: 16, dim: 8, hidden: 6, recency: 'position', wide: 'linear' });
   const records = generateRecords({ patients: 60, seed: 5 });
   const labels = [...new Set(records.flatMap((r) => r.labels))].sort();
   const create = await methodFactory('leader-s-nodistill', { student: { ...student, thresholdFrom: 'validation' } });
@@ -57,6 +58,7 @@ test('parsed student options reach training: the fitted model has the shape, lea
     assert.equal(m.config.dim, 8);
     assert.equal(m.config.hidden, 6);
     assert.equal(m.config.recency, 'position');
+    assert.equal(m.config.wide, 'linear');
     assert.equal(m.training.learningRate, 0.003);
     assert.equal(m.training.batchSize, 16);
     // Patience 1: training stops one epoch after the best one, unless the epoch budget ends first.

@@ -51,15 +51,17 @@ after(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-test('train writes a model directory with held-out metrics and label names from the mapping', async () => {
-  const r = await cli('train', '--dataset', dataset, '--mapping', mapping, '--out', model, '--dim', '8', '--epochs', '2', '--batch-size', '16', '--backend', 'wasm', '--quiet', '--json');
+test('train writes a model directory with held-out metrics and label names from the mapping (with the wide term)', async () => {
+  // --wide linear here, so that the recommend tests below also serve a wide model.
+  const r = await cli('train', '--dataset', dataset, '--mapping', mapping, '--out', model, '--dim', '8', '--epochs', '2', '--batch-size', '16', '--wide', 'linear', '--backend', 'wasm', '--quiet', '--json');
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { metrics: { validation: { samples: number }; test: { samples: number } }; training: { epochs: number } };
   assert.ok(out.metrics.test.samples > 0);
   assert.equal(out.training.epochs, 2);
   // The manifest's default threshold is the grid cut with the best validation Jaccard.
-  const manifest = JSON.parse(await readFile(path.join(model, 'manifest.json'), 'utf8')) as { thresholds: { default: number } };
+  const manifest = JSON.parse(await readFile(path.join(model, 'manifest.json'), 'utf8')) as { thresholds: { default: number }; config: { wide: string } };
   assert.ok(THRESHOLD_GRID.includes(manifest.thresholds.default), `threshold ${manifest.thresholds.default}`);
+  assert.equal(manifest.config.wide, 'linear');
 });
 
 test('recommend ranks labels for every patient of a bulk folder, and for one patient Bundle', async () => {
@@ -160,6 +162,9 @@ test('bad inputs: clear messages and non-zero exits', async () => {
   r = await cli('train', '--dataset', dataset, '--out', path.join(tmp, 'x'), '--epochs', 'many');
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /--epochs must be an integer, got 'many'/);
+  r = await cli('train', '--dataset', dataset, '--out', path.join(tmp, 'x'), '--wide', 'deep');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--wide must be one of none, linear, got 'deep'/);
   const badDataset = path.join(tmp, 'bad.jsonl');
   await writeFile(badDataset, '{"type":"header","format":"leader-dataset","version":1,"mapping":"m","labelSpace":"l","createdAt":"2025-01-01T00:00:00Z"}\nnot json\n');
   r = await cli('train', '--dataset', badDataset, '--out', path.join(tmp, 'x'));

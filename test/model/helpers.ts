@@ -62,4 +62,4 @@ export function generateRecords(o: GenOptions): DatasetRecord[] {
 import type { StudentConfig } from '../../src/model/student/config.ts';
 
 /** Tiny shapes keep the tests to seconds. */
-export const tinyConfig: StudentConfig = { dim: 16, heads: 2, ffn: 24, hidden: 8, maxVisits: 4, maxCodes: 6, epsilon: 1e-5, recency: 'none' };
+export const tinyConfig: StudentConfig = { dim: 16, heads: 2, ffn: 24, hidden: 8, maxVisits: 4, maxCodes: 6, epsilon: 1e-5, recency: 'none', wide: 'none' };

@@ -9,7 +9,8 @@ import { Encoder } from '../../src/model/student/encode.ts';
 import { batchTensors, disposeBatch, StudentModel } from '../../src/model/student/model.ts';
 import { trainStudent } from '../../src/model/student/train.ts';
 import { buildVocabularies, VocabIndex, type Vocabularies } from '../../src/model/student/vocab.ts';
-import { initWeights, parameterSpecs, type WeightMap } from '../../src/model/student/weights.ts';
+import { initWeights, isWideParameter, parameterSpecs, type WeightMap } from '../../src/model/student/weights.ts';
+import { SeededRandom } from '../../src/eval/random.ts';
 import { StudentRuntime } from '../../src/model/runtime/session.ts';
 import { initBackend } from '../../src/model/tf/backend.ts';
 import { generateRecords, tinyConfig } from './helpers.ts';
@@ -45,6 +46,13 @@ const noProcedures: DatasetRecord = { ...records.find((r) => r.history.length > 
 const onlyUnknown: DatasetRecord = { ...firstVisit, diagnoses: ['icd10:NOPE'], procedures: [], profile: {} };
 const mixed = [firstVisit, ...records.slice(0, 10), noProcedures, onlyUnknown];
 
+/** The wide tables start at zero; fill them (padding rows included, which must stay masked) with random values. */
+function randomWide(weights: WeightMap, seed: number): WeightMap {
+  const rng = new SeededRandom(seed);
+  for (const [name, w] of weights) if (isWideParameter(name)) for (let i = 0; i < w.data.length; i++) w.data[i] = rng.normal();
+  return weights;
+}
+
 test('random weights: onnxruntime and tfjs agree to 1e-5 (batch 1, batch > 1, empty history, full padding)', async () => {
   const vocab = buildVocabularies(records);
   const sizes = new VocabIndex(vocab).sizes;
@@ -53,8 +61,13 @@ test('random weights: onnxruntime and tfjs agree to 1e-5 (batch 1, batch > 1, em
     [2, { ...tinyConfig, heads: 4, maxVisits: 2 }],
     [3, { ...tinyConfig, recency: 'position' }],
     [4, { ...tinyConfig, heads: 4, maxVisits: 1, recency: 'position' }],
+    [5, { ...tinyConfig, wide: 'linear' }],
+    [6, { ...tinyConfig, recency: 'position', wide: 'linear' }],
+    [7, { ...tinyConfig, heads: 4, maxVisits: 1, recency: 'position', wide: 'linear' }],
+    [8, { ...tinyConfig, maxVisits: 2, wide: 'linear' }],
   ] as const) {
-    const weights = initWeights(parameterSpecs(config, sizes, vocab.labels.length), seed);
+    const weights = randomWide(initWeights(parameterSpecs(config, sizes, vocab.labels.length), seed), seed);
+    if (config.wide === 'linear') assert.ok([...weights.keys()].some(isWideParameter), 'wide tables expected');
     for (const batch of [[firstVisit], [records[5]!], mixed]) {
       for (const pad of ['batch', 'full'] as const) {
         const diff = await compare(config, vocab, weights, batch, pad);
@@ -64,14 +77,20 @@ test('random weights: onnxruntime and tfjs agree to 1e-5 (batch 1, batch > 1, em
   }
 });
 
-test('trained weights: onnxruntime and tfjs agree to 1e-5 (recency none and position)', async () => {
-  for (const recency of ['none', 'position'] as const) {
-    const config = { ...tinyConfig, recency };
+test('trained weights: onnxruntime and tfjs agree to 1e-5 (recency none and position, wide none and linear)', async () => {
+  for (const [recency, wide] of [
+    ['none', 'none'],
+    ['position', 'none'],
+    ['position', 'linear'],
+  ] as const) {
+    const config = { ...tinyConfig, recency, wide };
     const trained = await trainStudent(records, [], { config, alpha: 0, beta: 0.01, epochs: 2, patience: 1, batchSize: 16, learningRate: 1e-2, seed: 3 });
+    // Training must have moved the wide tables off their zero start, or this would not test them.
+    if (wide === 'linear') assert.ok(trained.weights.get('wide.diagnosis')!.data.some((v) => v !== 0));
     for (const batch of [[firstVisit], mixed]) {
       for (const pad of ['batch', 'full'] as const) {
         const diff = await compare(trained.config, trained.vocab, trained.weights, batch, pad);
-        assert.ok(diff < 1e-5, `${recency}, batch ${batch.length}, ${pad}: max diff ${diff}`);
+        assert.ok(diff < 1e-5, `${recency}/${wide}, batch ${batch.length}, ${pad}: max diff ${diff}`);
       }
     }
   }

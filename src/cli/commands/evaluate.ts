@@ -42,6 +42,7 @@ export interface EvaluateCommandOptions {
   studentDim?: string;
   studentHidden?: string;
   studentRecency?: string;
+  studentWide?: string;
   thresholdFrom?: string;
   title?: string;
   progress: boolean;
@@ -74,6 +75,7 @@ export function parseSplit(opts: Pick<EvaluateCommandOptions, 'folds' | 'split' 
 }
 
 const RECENCY = ['none', 'position'] as const;
+const WIDE = ['none', 'linear'] as const;
 
 /** The student's training and shape options from the `--student-*` flags; a bad value names its flag. */
 export function parseStudentOptions(opts: Partial<EvaluateCommandOptions>): Omit<StudentMethodOptions, 'name' | 'alpha' | 'beta' | 'teacherStates'> {
@@ -89,6 +91,8 @@ export function parseStudentOptions(opts: Partial<EvaluateCommandOptions>): Omit
   const recency = opts.studentRecency;
   if (recency !== undefined && !(RECENCY as readonly string[]).includes(recency))
     throw new CliError(`--student-recency must be one of ${RECENCY.join(', ')}, got '${recency}'`, 2);
+  const wide = opts.studentWide;
+  if (wide !== undefined && !(WIDE as readonly string[]).includes(wide)) throw new CliError(`--student-wide must be one of ${WIDE.join(', ')}, got '${wide}'`, 2);
   return {
     ...(epochs !== undefined ? { epochs } : {}),
     ...(learningRate !== undefined ? { learningRate } : {}),
@@ -97,6 +101,7 @@ export function parseStudentOptions(opts: Partial<EvaluateCommandOptions>): Omit
     ...(dim !== undefined ? { dim } : {}),
     ...(hidden !== undefined ? { hidden } : {}),
     ...(recency !== undefined ? { recency: recency as (typeof RECENCY)[number] } : {}),
+    ...(wide !== undefined ? { wide: wide as (typeof WIDE)[number] } : {}),
   };
 }
 
@@ -337,6 +342,7 @@ export function register(program: Command): void {
     .option('--student-dim <d>', 'student embedding/transformer width, a multiple of 4 (default 64)')
     .option('--student-hidden <n>', 'student head width, the distillation feature z (default 128)')
     .option('--student-recency <none|position>', 'recency across encounters: position = learned distance-to-current embedding (default), none = the order-free model of the paper')
+    .option('--student-wide <none|linear>', 'linear = add a linear term over the logistic-regression features (current diagnoses/procedures, last and any earlier medications, profile) to the logits; none = deep model only (default)')
     .option('--threshold-from <fixed|validation>', 'validation: logreg and the students pick the threshold with the best validation Jaccard (default fixed: 0.5 / 0.3)')
     .option('--title <text>', 'report title')
     .option('--no-progress', 'no progress bar')

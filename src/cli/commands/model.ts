@@ -5,6 +5,13 @@ import type { TrainDirectoryOptions } from '../../model/student/train-directory.
 import { CliError } from '../errors.ts';
 import { numberOption } from '../options.ts';
 
+const WIDE_MODES = ['none', 'linear'] as const;
+
+/** `--wide`: a value outside the modes is a one-line error naming the flag (exit 2). */
+function wideOption(value: string): (typeof WIDE_MODES)[number] {
+  if (!(WIDE_MODES as readonly string[]).includes(value)) throw new CliError(`--wide must be one of ${WIDE_MODES.join(', ')}, got '${value}'`, 2);
+  return value as (typeof WIDE_MODES)[number];
+}
 
 /** Turns the model area's own errors into one-line CLI errors. */
 async function asModelCliError<T>(work: () => Promise<T>): Promise<T> {
@@ -72,6 +79,7 @@ async function train(opts: TrainCliOptions): Promise<void> {
         patience: opts.patience,
         batchSize: opts.batchSize,
         dim: opts.dim,
+        ...(opts.wide ? { wide: opts.wide } : {}),
         maxVisits: opts.maxVisits,
         maxCodes: opts.maxCodes,
         learningRate: opts.learningRate,
@@ -244,6 +252,7 @@ export function register(program: Command): void {
     .option('--patience <n>', 'epochs without a better validation PR-AUC before stopping', numberOption('--patience', { int: true, min: 1 }), 10)
     .option('--batch-size <n>', 'records per step', numberOption('--batch-size', { int: true, min: 1 }), 64)
     .option('--dim <n>', 'embedding and transformer width', numberOption('--dim', { int: true, min: 4 }), 64)
+    .option('--wide <none|linear>', 'linear: add a linear term over current diagnoses/procedures, last and any earlier medications and profile to the logits (default none)', wideOption)
     .option('--max-visits <n>', 'encounters kept per patient, the current one included', numberOption('--max-visits', { int: true, min: 1 }), 10)
     .option('--max-codes <n>', 'codes kept per encounter and kind', numberOption('--max-codes', { int: true, min: 1 }), 32)
     .option('--learning-rate <n>', 'Adam learning rate', numberOption('--learning-rate', { min: 1e-9 }), 5e-4)

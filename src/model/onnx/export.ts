@@ -4,7 +4,7 @@
 // Masks are derived inside the graph from index != 0.
 import type { StudentConfig } from '../student/config.ts';
 import { MASK_BIAS } from '../student/model.ts';
-import { SET_KINDS, type WeightMap } from '../student/weights.ts';
+import { SET_KINDS, WIDE_TABLES, type WeightMap } from '../student/weights.ts';
 import { float, GraphBuilder, int, ints } from './graph-builder.ts';
 
 export const INPUT_NAMES = [
@@ -104,7 +104,29 @@ export function exportStudentOnnx(weights: WeightMap, info: ExportInfo): Uint8Ar
       sets = g.op('Add', [sets, g.op('Gather', [W('pos.visit'), distances])]);
     }
     const visitMask = g.op('Cast', [g.op('Not', [g.op('Equal', [slots, g.int64([0], true)])])], { to: int(1) });
-    return { sets, visitMask };
+    return { sets, visitMask, codes, slots };
+  };
+
+  // Wide term (config.wide 'linear'), as StudentModel.wide: sums of table rows over the current diagnosis and
+  // procedure sets and the last earlier medication set (the right-aligned last slot), over the union of all earlier
+  // medication sets, and one row per profile field.
+  const lastSetSum = (table: string, set: { codes: string; slots: string }): string => {
+    const codes = g.op('Gather', [set.codes, g.op('Gather', [set.slots, g.int64([-1], true)], { axis: int(1) })]);
+    const mask = g.op('Cast', [g.op('Not', [g.op('Equal', [codes, g.int64([0], true)])])], { to: int(1) });
+    const rows = g.op('Mul', [g.op('Gather', [W(table), codes]), g.op('Unsqueeze', [mask, g.int64([-1])])]);
+    return g.op('ReduceSum', [rows, g.int64([1])], { keepdims: int(0) });
+  };
+  const anySetRows = (table: string, set: { codes: string; slots: string }): string => {
+    const rows = weights.get(table)?.shape[0];
+    if (rows === undefined) throw new Error(`ONNX export: weight ${table} is missing`);
+    // One-hot by comparison with 0..rows-1 ([sets, codes, rows]), then max over codes and over the record's slots.
+    const oneHot = g.op('Cast', [g.op('Equal', [g.op('Unsqueeze', [set.codes, g.int64([-1])]), g.int64(Array.from({ length: rows }, (_, i) => i))])], {
+      to: int(1),
+    });
+    const perSet = g.op('ReduceMax', [oneHot], { axes: ints([1]), keepdims: int(0) });
+    const perRecord = g.op('ReduceMax', [g.op('Gather', [perSet, set.slots])], { axes: ints([1]), keepdims: int(0) });
+    const notPadding = g.floatTensor(`${table}.not_padding`, Float32Array.from({ length: rows }, (_, i) => (i === 0 ? 0 : 1)), [rows]);
+    return g.op('MatMul', [g.op('Mul', [perRecord, notPadding]), W(table)]);
   };
 
   const diag = encodeSets('diagnosis');
@@ -129,7 +151,20 @@ export function exportStudentOnnx(weights: WeightMap, info: ExportInfo): Uint8Ar
   ].map(([seq, mask]) => maskedMean(block('visit', seq!, mask!), mask!, 1));
   const cat = g.op('Concat', pooled, { axis: int(1) });
   g.op('Add', [g.op('MatMul', [g.op('Relu', [cat]), W('head1.w')]), W('head1.b')], {}, 'feature');
-  const logits = linear(g.op('Relu', ['feature']), 'head2.w', 'head2.b');
+  const deep = linear(g.op('Relu', ['feature']), 'head2.w', 'head2.b');
+  let logits = deep;
+  if (config.wide === 'linear') {
+    const parts = [
+      lastSetSum(WIDE_TABLES.diagnosis, diag),
+      lastSetSum(WIDE_TABLES.procedure, proc),
+      lastSetSum(WIDE_TABLES.lastMedication, med),
+      anySetRows(WIDE_TABLES.anyMedication, med),
+      ...Array.from({ length: info.profileFields }, (_, i) =>
+        g.op('Gather', [W(WIDE_TABLES.profile(i)), g.op('Gather', [profile, g.int64([i], true)], { axis: int(1) })]),
+      ),
+    ];
+    logits = parts.reduce((sum, part) => g.op('Add', [sum, part]), deep);
+  }
   g.op('Sigmoid', [logits], {}, 'probabilities');
   g.output('probabilities', ['batch', info.labels]);
   g.output('feature', ['batch', config.hidden]);

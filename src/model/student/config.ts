@@ -3,6 +3,8 @@ import { z } from 'zod';
 
 export const RECENCY_MODES = ['none', 'position'] as const;
 export type RecencyMode = (typeof RECENCY_MODES)[number];
+export const WIDE_MODES = ['none', 'linear'] as const;
+export type WideMode = (typeof WIDE_MODES)[number];
 
 export const StudentConfig = z
   .object({
@@ -25,6 +27,12 @@ export const StudentConfig = z
      * shared encounter block. `none` is the paper's order-free model; manifests without the field mean `none`.
      */
     recency: z.enum(RECENCY_MODES).default('none'),
+    /**
+     * Wide term, a deviation from the paper (docs/student-model.md): `linear` adds to the logits a linear function of
+     * what the logistic-regression baseline sees (current diagnoses and procedures, last and any earlier encounter's
+     * medications, profile values), read from the same encoder inputs. Manifests without the field mean `none`.
+     */
+    wide: z.enum(WIDE_MODES).default('none'),
   })
   .strict()
   .refine((c) => c.dim % c.heads === 0, { message: 'dim must be a multiple of heads' });
@@ -42,4 +50,6 @@ export const defaultStudentConfig: StudentConfig = {
   // New models get the recency embedding (docs/student-model.md: it closes most of the multi-encounter gap);
   // manifests without the field still load as 'none'.
   recency: 'position',
+  // Off until measured as the default (docs/student-model.md, "Deviation: wide term").
+  wide: 'none',
 };

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { StudentConfig } from './config.ts';
 import type { EncodedBatch, IndexTensor, PackedSets } from './encode.ts';
+import { WIDE_TABLES } from './weights.ts';
 
 export type ParamTensors = Map<string, tf.Tensor>;
 
@@ -166,8 +167,48 @@ export class StudentModel {
     const pooled = StudentModel.maskedMean(this.block('visit', stackedSeq, stackedMask), stackedMask);
     const cat = tf.concat(tf.split(pooled, 3, 0), 1);
     const z = this.linear(tf.relu(cat), 'head1') as tf.Tensor2D;
-    const logits = this.linear(tf.relu(z), 'head2') as tf.Tensor2D;
+    const deep = this.linear(tf.relu(z), 'head2') as tf.Tensor2D;
+    const logits = this.config.wide === 'linear' ? (tf.add(deep, this.wide(x)) as tf.Tensor2D) : deep;
     return { logits, z, prompt };
+  }
+
+  /**
+   * Wide term [B, labels]: a linear function of the logistic-regression baseline's features, read from the encoder
+   * inputs. Slots are right-aligned, so the last diagnosis/procedure slot is the current encounter and the last
+   * medication slot the encounter before it (an empty slot points at the always-empty set row 0 and adds nothing).
+   */
+  wide(x: BatchTensors): tf.Tensor2D {
+    const parts = [
+      this.lastSetSum(WIDE_TABLES.diagnosis, x.diagnoses),
+      this.lastSetSum(WIDE_TABLES.procedure, x.procedures),
+      this.lastSetSum(WIDE_TABLES.lastMedication, x.medications),
+      this.anySetRows(WIDE_TABLES.anyMedication, x.medications),
+      ...tf.unstack(x.profile, 1).map((col, i) => tf.gather(this.p(WIDE_TABLES.profile(i)), col)),
+    ];
+    return tf.addN(parts) as tf.Tensor2D;
+  }
+
+  /** Sum of `table`'s rows over the codes of the set at each record's last slot; padding codes (0) are masked. */
+  private lastSetSum(table: string, x: SetTensors): tf.Tensor2D {
+    const [b, v] = x.slots.shape as [number, number];
+    const codes = tf.gather(x.codes, tf.reshape(tf.slice(x.slots, [0, v - 1], [b, 1]), [b]));
+    const w = this.p(table);
+    const rows = tf.reshape(tf.gather(w, tf.reshape(codes, [-1])), [b, codes.shape[1]!, w.shape[1]!]);
+    return tf.sum(tf.mul(rows, tf.expandDims(tf.cast(tf.notEqual(codes, 0), 'float32'), -1)), 1) as tf.Tensor2D;
+  }
+
+  /**
+   * Sum of `table`'s rows over the codes present in any of a record's sets (a multi-hot union, as the baseline's
+   * "any earlier medication"): one-hot per set, max over codes, gathered by slots, max over slots, padding column zeroed.
+   */
+  private anySetRows(table: string, x: SetTensors): tf.Tensor2D {
+    const [b, v] = x.slots.shape as [number, number];
+    const w = this.p(table);
+    const rows = w.shape[0]!;
+    const perSet = tf.max(tf.oneHot(x.codes, rows), 1);
+    const perRecord = tf.max(tf.reshape(tf.gather(perSet, tf.reshape(x.slots, [-1])), [b, v, rows]), 1);
+    const notPadding = tf.concat([tf.zeros([1]), tf.ones([rows - 1])]);
+    return tf.matMul(tf.mul(tf.cast(perRecord, 'float32'), notPadding), w as tf.Tensor2D);
   }
 
   /** Encoding of each record's current medication set (rows of the medication table) for the alignment loss. */

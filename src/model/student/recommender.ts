@@ -12,7 +12,7 @@ import { chooseThreshold } from '../../eval/threshold.ts';
 import { defaultTrainOptions, trainStudent } from './train.ts';
 
 export interface StudentRecommenderOptions extends StudentMethodOptions {
-  /** Shape overrides beyond the method options' dim, hidden and recency (which win over these). */
+  /** Shape overrides beyond the method options' dim, hidden, recency and wide (which win over these). */
   config?: Partial<StudentConfig>;
   backend?: BackendName | 'auto';
   /** Rows per onnxruntime run when predicting. */
@@ -42,6 +42,7 @@ export class StudentRecommender implements Recommender {
       ...(o.dim !== undefined ? { dim: o.dim } : {}),
       ...(o.hidden !== undefined ? { hidden: o.hidden } : {}),
       ...(o.recency !== undefined ? { recency: o.recency } : {}),
+      ...(o.wide !== undefined ? { wide: o.wide } : {}),
     };
     if (config.dim % config.heads !== 0) throw new Error(`${this.name}: dim ${config.dim} must be a multiple of the ${config.heads} heads`);
     const beta = o.beta ?? defaultTrainOptions.beta;

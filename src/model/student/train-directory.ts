@@ -24,6 +24,8 @@ export interface TrainDirectoryOptions {
   patience: number;
   batchSize: number;
   dim: number;
+  /** Wide term (docs/student-model.md); default: defaultStudentConfig's. */
+  wide?: StudentConfig['wide'];
   maxVisits?: number;
   maxCodes?: number;
   learningRate?: number;
@@ -64,6 +66,7 @@ export async function trainModelDirectory(dataset: Dataset, opts: TrainDirectory
   const config: StudentConfig = {
     ...defaultStudentConfig,
     dim: opts.dim,
+    ...(opts.wide ? { wide: opts.wide } : {}),
     ...(opts.maxVisits ? { maxVisits: opts.maxVisits } : {}),
     ...(opts.maxCodes ? { maxCodes: opts.maxCodes } : {}),
   };

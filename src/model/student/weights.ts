@@ -52,6 +52,32 @@ export function positionRows(c: Pick<StudentConfig, 'maxVisits'>): number {
   return c.maxVisits + 1;
 }
 
+/** Names of the wide term's tables (config.wide 'linear'): one [rows, labels] table per feature group. */
+export const WIDE_TABLES = {
+  diagnosis: 'wide.diagnosis',
+  procedure: 'wide.procedure',
+  lastMedication: 'wide.medication.last',
+  anyMedication: 'wide.medication.any',
+  profile: (field: number) => `wide.profile.${field}`,
+} as const;
+
+export const isWideParameter = (name: string): boolean => name.startsWith('wide.');
+
+/**
+ * The wide term's tables, initialised at zero so that training starts from the deep model alone (and zeros draw
+ * nothing from the seeded generator: the other parameters keep their initial values). Row 0 of the set tables is
+ * padding and masked out in the forward pass; row 0 of a profile table is "missing", a real value.
+ */
+function wideSpecs(sizes: TableSizes, labels: number): ParamSpec[] {
+  return [
+    { name: WIDE_TABLES.diagnosis, shape: [sizes.diagnoses, labels], init: 'zeros' },
+    { name: WIDE_TABLES.procedure, shape: [sizes.procedures, labels], init: 'zeros' },
+    { name: WIDE_TABLES.lastMedication, shape: [sizes.medications, labels], init: 'zeros' },
+    { name: WIDE_TABLES.anyMedication, shape: [sizes.medications, labels], init: 'zeros' },
+    ...sizes.profile.map((n, i): ParamSpec => ({ name: WIDE_TABLES.profile(i), shape: [n, labels], init: 'zeros' })),
+  ];
+}
+
 /** Every parameter of the student. `teacherDim` adds the distillation projection (training only, not exported). */
 export function parameterSpecs(c: StudentConfig, sizes: TableSizes, labels: number, teacherDim?: number): ParamSpec[] {
   const d = c.dim;
@@ -70,6 +96,7 @@ export function parameterSpecs(c: StudentConfig, sizes: TableSizes, labels: numb
     { name: 'head2.b', shape: [labels], init: 'zeros' },
     // Last, so that the other parameters draw the same initial values with and without it (clean ablation).
     ...(c.recency === 'position' ? [{ name: 'pos.visit', shape: [positionRows(c), d], init: 'embedding' } satisfies ParamSpec] : []),
+    ...(c.wide === 'linear' ? wideSpecs(sizes, labels) : []),
   ];
   if (teacherDim !== undefined) {
     specs.push({ name: 'distill.w', shape: [c.hidden, teacherDim], init: 'glorot' });
