@@ -67,6 +67,8 @@ export interface StudentMethodOptions {
   recency?: 'none' | 'position';
   /** Wide term (`linear`: a linear function of the logistic-regression baseline's features added to the logits). */
   wide?: 'none' | 'linear';
+  /** Adam learning rate of the wide tables (default: learningRate). */
+  wideLearningRate?: number;
 }
 
 /**

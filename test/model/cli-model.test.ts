@@ -53,7 +53,7 @@ after(async () => {
 
 test('train writes a model directory with held-out metrics and label names from the mapping (with the wide term)', async () => {
   // --wide linear here, so that the recommend tests below also serve a wide model.
-  const r = await cli('train', '--dataset', dataset, '--mapping', mapping, '--out', model, '--dim', '8', '--epochs', '2', '--batch-size', '16', '--wide', 'linear', '--backend', 'wasm', '--quiet', '--json');
+  const r = await cli('train', '--dataset', dataset, '--mapping', mapping, '--out', model, '--dim', '8', '--epochs', '2', '--batch-size', '16', '--wide', 'linear', '--wide-learning-rate', '0.02', '--backend', 'wasm', '--quiet', '--json');
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { metrics: { validation: { samples: number }; test: { samples: number } }; training: { epochs: number } };
   assert.ok(out.metrics.test.samples > 0);
@@ -165,6 +165,9 @@ test('bad inputs: clear messages and non-zero exits', async () => {
   r = await cli('train', '--dataset', dataset, '--out', path.join(tmp, 'x'), '--wide', 'deep');
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--wide must be one of none, linear, got 'deep'/);
+  r = await cli('train', '--dataset', dataset, '--out', path.join(tmp, 'x'), '--wide-learning-rate', '0.02');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--wide-learning-rate needs --wide linear/);
   const badDataset = path.join(tmp, 'bad.jsonl');
   await writeFile(badDataset, '{"type":"header","format":"leader-dataset","version":1,"mapping":"m","labelSpace":"l","createdAt":"2025-01-01T00:00:00Z"}\nnot json\n');
   r = await cli('train', '--dataset', badDataset, '--out', path.join(tmp, 'x'));

@@ -13,6 +13,7 @@ import { buildVocabularies, FIRST, VocabIndex } from '../../src/model/student/vo
 import { initWeights, isWideParameter, parameterSpecs, WIDE_TABLES, type WeightMap } from '../../src/model/student/weights.ts';
 import { StudentRuntime } from '../../src/model/runtime/session.ts';
 import { initBackend } from '../../src/model/tf/backend.ts';
+import { trainStudent } from '../../src/model/student/train.ts';
 import { generateRecords, tinyConfig } from './helpers.ts';
 
 before(async () => {
@@ -150,4 +151,16 @@ test('padding rows of the set tables are masked: changing them changes nothing',
       assert.ok(Math.abs(a.tfjs[i]! - b.tfjs[i]!) < 1e-6, `tfjs ${pad} index ${i}`);
     }
   }
+});
+
+test('the wide tables have their own learning rate: a tiny one keeps them near zero while the deep part trains', async () => {
+  const options = { config, alpha: 0, beta: 0, epochs: 1, patience: 1, batchSize: 16, learningRate: 1e-2, seed: 2 };
+  const largest = (w: WeightMap, wide: boolean) =>
+    Math.max(...[...w].filter(([k]) => isWideParameter(k) === wide).map(([, t]) => t.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0)));
+  const frozen = await trainStudent(records, [], { ...options, wideLearningRate: 1e-9 });
+  const same = await trainStudent(records, [], options);
+  const faster = await trainStudent(records, [], { ...options, wideLearningRate: 1e-1 });
+  assert.ok(largest(frozen.weights, true) < 1e-6, `frozen wide: ${largest(frozen.weights, true)}`);
+  assert.ok(largest(same.weights, true) > 1e-3, `wide at the deep rate: ${largest(same.weights, true)}`);
+  assert.ok(largest(faster.weights, true) > 5 * largest(same.weights, true), `wide at 10x: ${largest(faster.weights, true)}`);
 });

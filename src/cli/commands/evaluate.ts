@@ -43,6 +43,7 @@ export interface EvaluateCommandOptions {
   studentHidden?: string;
   studentRecency?: string;
   studentWide?: string;
+  studentWideLr?: string;
   thresholdFrom?: string;
   title?: string;
   progress: boolean;
@@ -93,6 +94,8 @@ export function parseStudentOptions(opts: Partial<EvaluateCommandOptions>): Omit
     throw new CliError(`--student-recency must be one of ${RECENCY.join(', ')}, got '${recency}'`, 2);
   const wide = opts.studentWide;
   if (wide !== undefined && !(WIDE as readonly string[]).includes(wide)) throw new CliError(`--student-wide must be one of ${WIDE.join(', ')}, got '${wide}'`, 2);
+  const wideLearningRate = num('--student-wide-lr', opts.studentWideLr, { min: 1e-7, max: 1 });
+  if (wideLearningRate !== undefined && wide !== 'linear') throw new CliError('--student-wide-lr needs --student-wide linear', 2);
   return {
     ...(epochs !== undefined ? { epochs } : {}),
     ...(learningRate !== undefined ? { learningRate } : {}),
@@ -102,6 +105,7 @@ export function parseStudentOptions(opts: Partial<EvaluateCommandOptions>): Omit
     ...(hidden !== undefined ? { hidden } : {}),
     ...(recency !== undefined ? { recency: recency as (typeof RECENCY)[number] } : {}),
     ...(wide !== undefined ? { wide: wide as (typeof WIDE)[number] } : {}),
+    ...(wideLearningRate !== undefined ? { wideLearningRate } : {}),
   };
 }
 
@@ -343,6 +347,7 @@ export function register(program: Command): void {
     .option('--student-hidden <n>', 'student head width, the distillation feature z (default 128)')
     .option('--student-recency <none|position>', 'recency across encounters: position = learned distance-to-current embedding (default), none = the order-free model of the paper')
     .option('--student-wide <none|linear>', 'linear = add a linear term over the logistic-regression features (current diagnoses/procedures, last and any earlier medications, profile) to the logits; none = deep model only (default)')
+    .option('--student-wide-lr <rate>', 'Adam learning rate of the wide tables (default: --student-lr)')
     .option('--threshold-from <fixed|validation>', 'validation: logreg and the students pick the threshold with the best validation Jaccard (default fixed: 0.5 / 0.3)')
     .option('--title <text>', 'report title')
     .option('--no-progress', 'no progress bar')

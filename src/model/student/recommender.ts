@@ -54,6 +54,7 @@ export class StudentRecommender implements Recommender {
       patience: o.patience ?? defaultTrainOptions.patience,
       batchSize: o.batchSize ?? defaultTrainOptions.batchSize,
       learningRate: o.learningRate ?? defaultTrainOptions.learningRate,
+      ...(o.wideLearningRate !== undefined ? { wideLearningRate: o.wideLearningRate } : {}),
       seed: ctx.seed,
       labels: ctx.labels,
       ...(teacher ? { teacher } : {}),

@@ -26,6 +26,8 @@ export interface TrainDirectoryOptions {
   dim: number;
   /** Wide term (docs/student-model.md); default: defaultStudentConfig's. */
   wide?: StudentConfig['wide'];
+  /** Adam learning rate of the wide tables; default: learningRate. */
+  wideLearningRate?: number;
   maxVisits?: number;
   maxCodes?: number;
   learningRate?: number;
@@ -79,6 +81,7 @@ export async function trainModelDirectory(dataset: Dataset, opts: TrainDirectory
     patience: opts.patience,
     batchSize: opts.batchSize,
     learningRate,
+    ...(opts.wideLearningRate !== undefined ? { wideLearningRate: opts.wideLearningRate } : {}),
     seed: opts.seed,
     ...(teacher ? { teacher } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),

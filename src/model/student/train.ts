@@ -12,7 +12,7 @@ import { installReductionGradients } from './reduction-gradients.ts';
 import { batchTensors, disposeBatch, StudentModel } from './model.ts';
 import type { TeacherFeatures } from './teacher-features.ts';
 import { buildVocabularies, VocabIndex, type Vocabularies } from './vocab.ts';
-import { initWeights, parameterSpecs, type WeightMap } from './weights.ts';
+import { initWeights, isWideParameter, parameterSpecs, type WeightMap } from './weights.ts';
 
 export interface TrainOptions {
   config: StudentConfig;
@@ -25,6 +25,11 @@ export interface TrainOptions {
   patience: number;
   batchSize: number;
   learningRate: number;
+  /**
+   * Adam learning rate of the wide tables (config.wide 'linear'); default: learningRate. Sparse linear weights need
+   * larger steps than the deep parameters to reach logistic regression's scale within the epoch budget.
+   */
+  wideLearningRate?: number;
   seed: number;
   /** Fixed label vocabulary (evaluation passes its own); default: labels of the training records. */
   labels?: readonly string[];
@@ -164,8 +169,12 @@ export async function trainStudent(
   const specs = parameterSpecs(config, index.sizes, vocab.labels.length, alpha > 0 ? teacher!.dim : undefined);
   const session = new StudentSession(config, vocab, initWeights(specs, options.seed));
   const { encoder, model } = session;
+  // Two Adams stepping together: per-variable Adam is independent, so with equal rates this is one Adam.
   const optimizer = new FusedAdam({ learningRate: options.learningRate });
+  const wideOptimizer = new FusedAdam({ learningRate: options.wideLearningRate ?? options.learningRate });
   const trainable = [...session.variables.values()];
+  const deepVariables = [...session.variables].filter(([name]) => !isWideParameter(name)).map(([, v]) => v);
+  const wideVariables = [...session.variables].filter(([name]) => isWideParameter(name)).map(([, v]) => v);
   const shuffler = new SeededRandom(options.seed + 1);
   const progress = options.onProgress ?? (() => {});
   const curve: NonNullable<FitReport['curve']> = [];
@@ -198,7 +207,8 @@ export async function trainStudent(
           }
           return loss as tf.Scalar;
         }, trainable);
-        optimizer.apply(trainable, grads);
+        optimizer.apply(deepVariables, grads);
+        wideOptimizer.apply(wideVariables, grads);
         lossSum += (cost.dataSync()[0] ?? Number.NaN) * records.length;
         tf.dispose([cost, ...Object.values(grads), y, ...(curT ? [curT] : []), ...(hT ? [hT] : [])]);
         disposeBatch(x);
@@ -235,6 +245,7 @@ export async function trainStudent(
     };
   } finally {
     optimizer.dispose();
+    wideOptimizer.dispose();
     session.dispose();
   }
 }
