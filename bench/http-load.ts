@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import type { Bundle, Encounter, FhirResource, MedicationRequest } from 'fhir/r4';
@@ -271,6 +271,12 @@ console.log(
 console.log(
   `model only (runtime.predict, 1000 calls): batch 1 p50 ${model.p50.toFixed(3)} ms, p99 ${model.p99.toFixed(3)} ms; ` +
     `with the explanation (+ one batch of ${model.variants} occluded variants) p50 ${model.explainedP50.toFixed(3)} ms`,
+);
+// The model's share alone bounds the service: a call that shows a suggestion runs the record and its explanation.
+const cores = availableParallelism();
+console.log(
+  `model-only ceiling: ${cores} cores / ${model.explainedP50.toFixed(3)} ms per explained call = at most ${Math.round((cores * 1000) / model.explainedP50)} calls/s ` +
+    'for the model alone, before HTTP, history, cards, logs and the load generator',
 );
 console.log(`load average at start: ${load()}`);
 
