@@ -107,16 +107,24 @@ function* candidates(): Generator<Candidate> {
 }
 
 /** Model time of one call: the record alone (batch 1), and with its explanation (the occlusion batch) as a shown suggestion costs. */
-async function modelOnly(resources: FhirResource[], patientId: string, encounterId: string): Promise<{ p50: number; p99: number; explainedP50: number; variants: number }> {
+async function modelOnly(
+  resources: FhirResource[],
+  patientId: string,
+  encounterId: string,
+): Promise<{ p50: number; p99: number; explainedP50: number; variants: number; unsharedExplainedP50: number }> {
   const mapping = await loadMapping(config.mapping.path);
   const runtime = await StudentRuntime.load(modelDir, { provider: 'cpu', threads: 1 });
+  // The same calls without set sharing, alternating with the shared runs: what sharing saves on the explanation.
+  const unshared = await StudentRuntime.load(modelDir, { provider: 'cpu', threads: 1, shareSets: false });
   const { history } = historyFromResources(resources, mapping, patientId);
   const index = history.encounters.findIndex((e) => e.id === encounterId);
   const record = recordForEncounter(history, index >= 0 ? index : history.encounters.length - 1, mapping);
   const variants = occlusionInputs(record, 64).map((input) => withoutInput(record, input));
   for (let i = 0; i < 200; i++) await runtime.predict([record]);
+  for (let i = 0; i < 50; i++) await unshared.predict(variants);
   const times: number[] = [];
   const explained: number[] = [];
+  const unsharedExplained: number[] = [];
   for (let i = 0; i < 1000; i++) {
     const t0 = performance.now();
     await runtime.predict([record]);
@@ -124,9 +132,22 @@ async function modelOnly(resources: FhirResource[], patientId: string, encounter
     times.push(t1 - t0);
     if (variants.length > 0) await runtime.predict(variants);
     explained.push(performance.now() - t0);
+    if (i % 2 === 0 && variants.length > 0) {
+      const u0 = performance.now();
+      await unshared.predict([record]);
+      await unshared.predict(variants);
+      unsharedExplained.push(performance.now() - u0);
+    }
   }
   await runtime.close();
-  return { p50: median(times), p99: pct(times, 99), explainedP50: median(explained), variants: variants.length };
+  await unshared.close();
+  return {
+    p50: median(times),
+    p99: pct(times, 99),
+    explainedP50: median(explained),
+    variants: variants.length,
+    unsharedExplainedP50: unsharedExplained.length ? median(unsharedExplained) : Number.NaN,
+  };
 }
 
 /** CPU time (ms) a process and its children (cluster workers) have used so far, from /proc (Linux); undefined elsewhere. */
@@ -270,7 +291,8 @@ console.log(
 );
 console.log(
   `model only (runtime.predict, 1000 calls): batch 1 p50 ${model.p50.toFixed(3)} ms, p99 ${model.p99.toFixed(3)} ms; ` +
-    `with the explanation (+ one batch of ${model.variants} occluded variants) p50 ${model.explainedP50.toFixed(3)} ms`,
+    `with the explanation (+ one batch of ${model.variants} occluded variants) p50 ${model.explainedP50.toFixed(3)} ms ` +
+    `(${model.unsharedExplainedP50.toFixed(3)} ms without set sharing, x${(model.unsharedExplainedP50 / model.explainedP50).toFixed(2)})`,
 );
 // The model's share alone bounds the service: a call that shows a suggestion runs the record and its explanation.
 const cores = availableParallelism();

@@ -70,4 +70,17 @@ test('occlusion variants batched on the ONNX student score exactly as each varia
     if (a.status !== 'ok' || alone!.status !== 'ok') continue;
     for (let k = 0; k < a.probabilities.length; k++) assert.ok(Math.abs(a.probabilities[k]! - alone!.probabilities[k]!) < 1e-5, `variant ${i}, label ${k}`);
   }
+
+  // The bench's comparison runtime (every set run on its own) gives the same batch.
+  const unshared = await StudentRuntime.load(path.join(projectRoot, 'models/demo'), { provider: 'cpu', threads: 1, shareSets: false });
+  try {
+    const plain = await unshared.predict(variants);
+    for (const [i, p] of plain.entries()) {
+      const a = together[i]!;
+      assert.ok(p.status === 'ok' && a.status === 'ok');
+      for (let k = 0; k < a.probabilities.length; k++) assert.ok(Math.abs(a.probabilities[k]! - p.probabilities[k]!) < 1e-5, `unshared variant ${i}, label ${k}`);
+    }
+  } finally {
+    await unshared.close();
+  }
 });

@@ -22,6 +22,8 @@ export interface LoadOptions {
   threads?: number;
   /** Unseen codes read as known ones (the model directory's code-map.json; `load` reads it). */
   codeMap?: CodeMap;
+  /** Run identical code sets of a batch once (default true; false only to measure what sharing saves). */
+  shareSets?: boolean;
 }
 
 /** `substitutions`: codes the model never saw, read as the known code the model directory's code map gives (present when any). */
@@ -141,6 +143,7 @@ export class StudentRuntime {
     readonly provider: ExecutionProvider,
     readonly providerFallback: string | undefined,
     readonly codeMap: CodeMap | undefined,
+    private readonly shareSets: boolean,
   ) {
     this.encoder = new Encoder(new VocabIndex(manifest.vocabularies), manifest.config);
     this.labelCount = manifest.vocabularies.labels.length;
@@ -174,7 +177,7 @@ export class StudentRuntime {
       await session.release();
       throw err;
     }
-    return new StudentRuntime(dir, files.manifest, session, provider, fallback, options.codeMap);
+    return new StudentRuntime(dir, files.manifest, session, provider, fallback, options.codeMap, options.shareSets ?? true);
   }
 
   get labels(): readonly string[] {
@@ -226,7 +229,9 @@ export class StudentRuntime {
     if (usable.length === 0) return results;
     const batch = usable.length === records.length ? probe : this.encoder.encode(usable);
     const unknown = batch.unknown;
-    const shared = { ...batch, diagnoses: shareIdenticalSets(batch.diagnoses), procedures: shareIdenticalSets(batch.procedures), medications: shareIdenticalSets(batch.medications) };
+    const shared = this.shareSets
+      ? { ...batch, diagnoses: shareIdenticalSets(batch.diagnoses), procedures: shareIdenticalSets(batch.procedures), medications: shareIdenticalSets(batch.medications) }
+      : batch;
     const out = await this.session.run(this.feeds(shared), ['probabilities']);
     const probs = out.probabilities!.data as Float32Array;
     let k = 0;
