@@ -69,6 +69,8 @@ export interface StudentMethodOptions {
   wide?: 'none' | 'linear';
   /** Adam learning rate of the wide tables (default: learningRate). */
   wideLearningRate?: number;
+  /** L2 penalty on the wide tables (default 0). */
+  wideL2?: number;
 }
 
 /**

@@ -33,6 +33,8 @@ test('bad --student-* values are refused with the flag named', () => {
   refuses({ studentWide: 'deep' }, /--student-wide must be one of none, linear, got 'deep'/);
   refuses({ studentWide: 'linear', studentWideLr: 'x' }, /--student-wide-lr must be a number, got 'x'/);
   refuses({ studentWideLr: '0.02' }, /--student-wide-lr needs --student-wide linear/);
+  refuses({ studentWide: 'linear', studentWideL2: '-1' }, /--student-wide-l2 must be at least 0/);
+  refuses({ studentWideL2: '1e-5' }, /--student-wide-l2 needs --student-wide linear/);
   refuses({ studentEpochs: '0' }, /--student-epochs must be at least 1/);
 });
 
@@ -48,8 +50,8 @@ test('runEvaluate refuses a bad student flag before reading the dataset', async 
 });
 
 test('parsed student options reach training: the fitted model has the shape, learning rate, batch and patience asked for', async () => {
-  const student = parseStudentOptions({ studentEpochs: '6', studentLr: '0.003', studentPatience: '1', studentBatch: '16', studentDim: '8', studentHidden: '6', studentRecency: 'position', studentWide: 'linear', studentWideLr: '0.03' });
-  assert.deepEqual(student, { epochs: 6, learningRate: 0.003, patience: 1, batchSize: 16, dim: 8, hidden: 6, recency: 'position', wide: 'linear', wideLearningRate: 0.03 });
+  const student = parseStudentOptions({ studentEpochs: '6', studentLr: '0.003', studentPatience: '1', studentBatch: '16', studentDim: '8', studentHidden: '6', studentRecency: 'position', studentWide: 'linear', studentWideLr: '0.03', studentWideL2: '1e-4' });
+  assert.deepEqual(student, { epochs: 6, learningRate: 0.003, patience: 1, batchSize: 16, dim: 8, hidden: 6, recency: 'position', wide: 'linear', wideLearningRate: 0.03, wideL2: 1e-4 });
   const records = generateRecords({ patients: 60, seed: 5 });
   const labels = [...new Set(records.flatMap((r) => r.labels))].sort();
   const create = await methodFactory('leader-s-nodistill', { student: { ...student, thresholdFrom: 'validation' } });

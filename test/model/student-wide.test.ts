@@ -164,3 +164,13 @@ test('the wide tables have their own learning rate: a tiny one keeps them near z
   assert.ok(largest(same.weights, true) > 1e-3, `wide at the deep rate: ${largest(same.weights, true)}`);
   assert.ok(largest(faster.weights, true) > 5 * largest(same.weights, true), `wide at 10x: ${largest(faster.weights, true)}`);
 });
+
+test('the L2 penalty on the wide tables shrinks them; a penalty of 0 trains exactly as none', async () => {
+  const options = { config, alpha: 0, beta: 0, epochs: 2, patience: 1, batchSize: 16, learningRate: 1e-2, wideLearningRate: 1e-1, seed: 2 };
+  const norm = (w: WeightMap) => Math.sqrt([...w].filter(([k]) => isWideParameter(k)).reduce((s, [, t]) => s + t.data.reduce((a, v) => a + v * v, 0), 0));
+  const free = await trainStudent(records, [], options);
+  const penalised = await trainStudent(records, [], { ...options, wideL2: 1e-2 });
+  assert.ok(norm(penalised.weights) < 0.5 * norm(free.weights), `wide norm ${norm(penalised.weights)} vs ${norm(free.weights)} without L2`);
+  const zero = await trainStudent(records, [], { ...options, wideL2: 0 });
+  for (const [k, w] of free.weights) assert.deepEqual(zero.weights.get(k)!.data, w.data, `wideL2 0 must equal no penalty (${k})`);
+});

@@ -44,6 +44,7 @@ export interface EvaluateCommandOptions {
   studentRecency?: string;
   studentWide?: string;
   studentWideLr?: string;
+  studentWideL2?: string;
   thresholdFrom?: string;
   title?: string;
   progress: boolean;
@@ -96,6 +97,8 @@ export function parseStudentOptions(opts: Partial<EvaluateCommandOptions>): Omit
   if (wide !== undefined && !(WIDE as readonly string[]).includes(wide)) throw new CliError(`--student-wide must be one of ${WIDE.join(', ')}, got '${wide}'`, 2);
   const wideLearningRate = num('--student-wide-lr', opts.studentWideLr, { min: 1e-7, max: 1 });
   if (wideLearningRate !== undefined && wide !== 'linear') throw new CliError('--student-wide-lr needs --student-wide linear', 2);
+  const wideL2 = num('--student-wide-l2', opts.studentWideL2, { min: 0, max: 1 });
+  if (wideL2 !== undefined && wide !== 'linear') throw new CliError('--student-wide-l2 needs --student-wide linear', 2);
   return {
     ...(epochs !== undefined ? { epochs } : {}),
     ...(learningRate !== undefined ? { learningRate } : {}),
@@ -106,6 +109,7 @@ export function parseStudentOptions(opts: Partial<EvaluateCommandOptions>): Omit
     ...(recency !== undefined ? { recency: recency as (typeof RECENCY)[number] } : {}),
     ...(wide !== undefined ? { wide: wide as (typeof WIDE)[number] } : {}),
     ...(wideLearningRate !== undefined ? { wideLearningRate } : {}),
+    ...(wideL2 !== undefined ? { wideL2 } : {}),
   };
 }
 
@@ -348,6 +352,7 @@ export function register(program: Command): void {
     .option('--student-recency <none|position>', 'recency across encounters: position = learned distance-to-current embedding (default), none = the order-free model of the paper')
     .option('--student-wide <none|linear>', 'linear = add a linear term over the logistic-regression features (current diagnoses/procedures, last and any earlier medications, profile) to the logits; none = deep model only (default)')
     .option('--student-wide-lr <rate>', 'Adam learning rate of the wide tables (default: --student-lr)')
+    .option('--student-wide-l2 <n>', 'L2 penalty on the wide tables: n * sum of squared weights added to the loss (default 0)')
     .option('--threshold-from <fixed|validation>', 'validation: logreg and the students pick the threshold with the best validation Jaccard (default fixed: 0.5 / 0.3)')
     .option('--title <text>', 'report title')
     .option('--no-progress', 'no progress bar')

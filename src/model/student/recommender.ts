@@ -55,6 +55,7 @@ export class StudentRecommender implements Recommender {
       batchSize: o.batchSize ?? defaultTrainOptions.batchSize,
       learningRate: o.learningRate ?? defaultTrainOptions.learningRate,
       ...(o.wideLearningRate !== undefined ? { wideLearningRate: o.wideLearningRate } : {}),
+      ...(o.wideL2 !== undefined ? { wideL2: o.wideL2 } : {}),
       seed: ctx.seed,
       labels: ctx.labels,
       ...(teacher ? { teacher } : {}),

@@ -28,6 +28,8 @@ export interface TrainDirectoryOptions {
   wide?: StudentConfig['wide'];
   /** Adam learning rate of the wide tables; default: learningRate. */
   wideLearningRate?: number;
+  /** L2 penalty on the wide tables; default 0. */
+  wideL2?: number;
   maxVisits?: number;
   maxCodes?: number;
   learningRate?: number;
@@ -82,6 +84,7 @@ export async function trainModelDirectory(dataset: Dataset, opts: TrainDirectory
     batchSize: opts.batchSize,
     learningRate,
     ...(opts.wideLearningRate !== undefined ? { wideLearningRate: opts.wideLearningRate } : {}),
+    ...(opts.wideL2 !== undefined ? { wideL2: opts.wideL2 } : {}),
     seed: opts.seed,
     ...(teacher ? { teacher } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),

@@ -30,6 +30,8 @@ export interface TrainOptions {
    * larger steps than the deep parameters to reach logistic regression's scale within the epoch budget.
    */
   wideLearningRate?: number;
+  /** L2 penalty on the wide tables: wideL2 * (sum of their squared weights) is added to the loss; default 0. */
+  wideL2?: number;
   seed: number;
   /** Fixed label vocabulary (evaluation passes its own); default: labels of the training records. */
   labels?: readonly string[];
@@ -175,6 +177,7 @@ export async function trainStudent(
   const trainable = [...session.variables.values()];
   const deepVariables = [...session.variables].filter(([name]) => !isWideParameter(name)).map(([, v]) => v);
   const wideVariables = [...session.variables].filter(([name]) => isWideParameter(name)).map(([, v]) => v);
+  const wideL2 = options.wideL2 ?? 0;
   const shuffler = new SeededRandom(options.seed + 1);
   const progress = options.onProgress ?? (() => {});
   const curve: NonNullable<FitReport['curve']> = [];
@@ -201,6 +204,8 @@ export async function trainStudent(
           const out = model.forward(x);
           let loss = bceWithLogits(out.logits, y);
           if (curT) loss = tf.add(loss, tf.mul(beta, alignmentLoss(out.prompt, model.currentMedicationVector(curT))));
+          // Sparse codes seen a few times get large weights under the wide table's larger steps; the penalty pulls them back.
+          if (wideL2 > 0) loss = tf.add(loss, tf.mul(wideL2, tf.addN(wideVariables.map((v) => tf.sum(tf.square(v))))));
           if (hT) {
             const proj = tf.add(tf.matMul(out.z, session.variables.get('distill.w')!), session.variables.get('distill.b')!);
             loss = tf.add(loss, tf.mul(alpha, mse(proj, hT)));
