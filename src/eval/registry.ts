@@ -9,6 +9,7 @@ import type { FoldTeachers, FoldTeachersOptions } from '../teacher/fold-teachers
 import { MostFrequentRecommender } from './baselines/most-frequent.ts';
 import { PreviousEncounterRecommender } from './baselines/previous-encounter.ts';
 import { LogisticRegressionRecommender } from './baselines/logistic-regression.ts';
+import { MlpRecommender } from './baselines/mlp.ts';
 
 export class MethodUnavailableError extends Error {
   constructor(
@@ -38,6 +39,7 @@ export const METHOD_NAMES = [
   'most-frequent',
   'previous',
   'logreg',
+  'mlp',
   'leader-s',
   'leader-s-nodistill',
   'leader-s-align',
@@ -123,6 +125,8 @@ export async function methodFactory(name: string, options: MethodRegistryOptions
       return () => new PreviousEncounterRecommender();
     case 'logreg':
       return () => new LogisticRegressionRecommender(options.thresholdFrom ? { thresholdFrom: options.thresholdFrom } : {});
+    case 'mlp':
+      return () => new MlpRecommender(options.thresholdFrom ? { thresholdFrom: options.thresholdFrom } : {});
     case 'leader-s':
     case 'leader-s-nodistill':
     case 'leader-s-align':

@@ -49,12 +49,62 @@ export function recordFeatures(r: DatasetRecord): Set<string> {
   return out;
 }
 
-const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
-const bce = (p: number, positive: boolean) => -Math.log(Math.max(positive ? p : 1 - p, 1e-12));
+export const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
+export const bce = (p: number, positive: boolean) => -Math.log(Math.max(positive ? p : 1 - p, 1e-12));
 
-interface Encoded {
+/** Records as feature and label indices (the other baselines over these features share it). */
+export interface Encoded {
   features: Int32Array[];
   labels: Int32Array[];
+}
+
+/** The feature vocabulary: tokens seen in at least `minCount` training records, sorted, to indices. */
+export function featureVocabulary(train: readonly DatasetRecord[], minCount: number): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of train) for (const t of recordFeatures(r)) counts.set(t, (counts.get(t) ?? 0) + 1);
+  const kept = [...counts].filter(([, n]) => n >= minCount).map(([t]) => t).sort();
+  return new Map(kept.map((t, i) => [t, i]));
+}
+
+/** A record's known feature indices; tokens outside the vocabulary are ignored. */
+export function encodeFeatures(r: DatasetRecord, featureIndex: ReadonlyMap<string, number>): Int32Array {
+  const f: number[] = [];
+  for (const t of recordFeatures(r)) {
+    const i = featureIndex.get(t);
+    if (i !== undefined) f.push(i);
+  }
+  return Int32Array.from(f);
+}
+
+export function encodeRecords(
+  records: readonly DatasetRecord[],
+  featureIndex: ReadonlyMap<string, number>,
+  labels: ReadonlyMap<string, number>,
+): Encoded {
+  const features: Int32Array[] = [];
+  const ys: Int32Array[] = [];
+  for (const r of records) {
+    features.push(encodeFeatures(r, featureIndex));
+    const y: number[] = [];
+    for (const l of new Set(r.labels)) {
+      const i = labels.get(l);
+      if (i !== undefined) y.push(i);
+    }
+    ys.push(Int32Array.from(y));
+  }
+  return { features, labels: ys };
+}
+
+/** Each label's smoothed training log-odds: output biases start there so early epochs skip learning base rates. */
+export function labelLogOdds(labels: readonly Int32Array[], nLabels: number): Float32Array<ArrayBuffer> {
+  const bias = new Float32Array(nLabels);
+  const pos = new Float64Array(nLabels);
+  for (const y of labels) for (const j of y) pos[j] = (pos[j] as number) + 1;
+  for (let j = 0; j < nLabels; j++) {
+    const p = ((pos[j] as number) + 0.5) / (labels.length + 1);
+    bias[j] = Math.log(p / (1 - p));
+  }
+  return bias;
 }
 
 export class LogisticRegressionRecommender implements Recommender {
@@ -77,23 +127,7 @@ export class LogisticRegressionRecommender implements Recommender {
   }
 
   private encode(records: readonly DatasetRecord[], labels: Map<string, number>): Encoded {
-    const features: Int32Array[] = [];
-    const ys: Int32Array[] = [];
-    for (const r of records) {
-      const f: number[] = [];
-      for (const t of recordFeatures(r)) {
-        const i = this.featureIndex.get(t);
-        if (i !== undefined) f.push(i);
-      }
-      features.push(Int32Array.from(f));
-      const y: number[] = [];
-      for (const l of new Set(r.labels)) {
-        const i = labels.get(l);
-        if (i !== undefined) y.push(i);
-      }
-      ys.push(Int32Array.from(y));
-    }
-    return { features, labels: ys };
+    return encodeRecords(records, this.featureIndex, labels);
   }
 
   private logits(features: Int32Array, out: Float64Array): void {
@@ -125,26 +159,17 @@ export class LogisticRegressionRecommender implements Recommender {
     const started = performance.now();
     const o = this.options;
     if (train.length === 0) throw new Error(`${this.name}: no training records`);
-    const counts = new Map<string, number>();
-    for (const r of train) for (const t of recordFeatures(r)) counts.set(t, (counts.get(t) ?? 0) + 1);
-    const kept = [...counts].filter(([, n]) => n >= o.minCount).map(([t]) => t).sort();
-    this.featureIndex = new Map(kept.map((t, i) => [t, i]));
+    this.featureIndex = featureVocabulary(train, o.minCount);
     const labels = labelIndex(ctx.labels);
     const L = (this.nLabels = ctx.labels.length);
-    const F = kept.length;
+    const F = this.featureIndex.size;
     const rand = new SeededRandom(ctx.seed);
 
     const data = this.encode(train, labels);
     const valid = this.encode(validation, labels);
     this.weights = new Float32Array(F * L);
     // Biases start at the label log-odds so that early epochs are not spent learning base rates.
-    this.bias = new Float32Array(L);
-    const pos = new Float64Array(L);
-    for (const y of data.labels) for (const j of y) pos[j] = (pos[j] as number) + 1;
-    for (let j = 0; j < L; j++) {
-      const p = ((pos[j] as number) + 0.5) / (train.length + 1);
-      this.bias[j] = Math.log(p / (1 - p));
-    }
+    this.bias = labelLogOdds(data.labels, L);
 
     const mW = new Float32Array(F * L);
     const vW = new Float32Array(F * L);
@@ -250,12 +275,7 @@ export class LogisticRegressionRecommender implements Recommender {
     if (this.nLabels === 0) throw new Error(`${this.name}: predict before fit`);
     const z = new Float64Array(this.nLabels);
     return records.map((r) => {
-      const feats: number[] = [];
-      for (const t of recordFeatures(r)) {
-        const i = this.featureIndex.get(t);
-        if (i !== undefined) feats.push(i);
-      }
-      this.logits(Int32Array.from(feats), z);
+      this.logits(encodeFeatures(r, this.featureIndex), z);
       const out = new Float32Array(this.nLabels);
       for (let j = 0; j < this.nLabels; j++) out[j] = sigmoid(z[j] as number);
       return out;
