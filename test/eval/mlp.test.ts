@@ -54,7 +54,7 @@ test('the MLP learns an XOR interaction that logistic regression cannot', async 
   const records = xorRecords(1200, 11);
   const [train, valid, held] = [records.slice(0, 800), records.slice(800, 1000), records.slice(1000)];
   const truths = truthsOf(held, XOR_LABELS);
-  const mlp = new MlpRecommender({ hidden: 32, learningRate: 0.01, maxEpochs: 60, patience: 10 });
+  const mlp = new MlpRecommender({ hidden: 32, learningRate: 0.01, maxEpochs: 60, patience: 10, dropout: 0 });
   await mlp.fit(train, valid, { labels: XOR_LABELS, seed: 5 });
   const lr = new LogisticRegressionRecommender({ maxEpochs: 60, patience: 10 });
   await lr.fit(train, valid, { labels: XOR_LABELS, seed: 5 });
@@ -97,7 +97,7 @@ test('early stopping stops after `patience` epochs without improvement and resto
   const [train, valid] = [records.slice(0, 200), records.slice(200)];
   const events: FitProgress[] = [];
   const patience = 3;
-  const m = new MlpRecommender({ hidden: 64, learningRate: 0.02, maxEpochs: 100, patience });
+  const m = new MlpRecommender({ hidden: 64, learningRate: 0.02, maxEpochs: 100, patience, dropout: 0 });
   const fit = await m.fit(train, valid, { labels, seed: 4, onProgress: (e) => events.push(e) });
   const curve = fit.curve ?? [];
   const bestEpoch = fit.bestEpoch as number;
