@@ -66,7 +66,7 @@ export interface StudentMethodOptions {
   /** Recency signal across encounters (`position`: learned embedding of the distance to the current encounter). */
   recency?: 'none' | 'position';
   /** Wide term (`linear`: a linear function of the logistic-regression baseline's features added to the logits). */
-  wide?: 'none' | 'linear';
+  wide?: 'none' | 'linear' | 'hidden';
   /** Adam learning rate of the wide tables (default: learningRate). */
   wideLearningRate?: number;
   /** L2 penalty on the wide tables (default 0). */

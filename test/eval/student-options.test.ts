@@ -30,11 +30,11 @@ test('bad --student-* values are refused with the flag named', () => {
   refuses({ studentDim: '-8' }, /--student-dim must be at least 4/);
   refuses({ studentHidden: 'wide' }, /--student-hidden must be an integer/);
   refuses({ studentRecency: 'recent' }, /--student-recency must be one of none, position, got 'recent'/);
-  refuses({ studentWide: 'deep' }, /--student-wide must be one of none, linear, got 'deep'/);
+  refuses({ studentWide: 'deep' }, /--student-wide must be one of none, linear, hidden, got 'deep'/);
   refuses({ studentWide: 'linear', studentWideLr: 'x' }, /--student-wide-lr must be a number, got 'x'/);
-  refuses({ studentWideLr: '0.02' }, /--student-wide-lr needs --student-wide linear/);
+  refuses({ studentWideLr: '0.02' }, /--student-wide-lr needs --student-wide linear or hidden/);
   refuses({ studentWide: 'linear', studentWideL2: '-1' }, /--student-wide-l2 must be at least 0/);
-  refuses({ studentWideL2: '1e-5' }, /--student-wide-l2 needs --student-wide linear/);
+  refuses({ studentWideL2: '1e-5' }, /--student-wide-l2 needs --student-wide linear or hidden/);
   refuses({ studentEpochs: '0' }, /--student-epochs must be at least 1/);
 });
 

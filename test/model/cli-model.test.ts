@@ -164,13 +164,13 @@ test('bad inputs: clear messages and non-zero exits', async () => {
   assert.match(r.stderr, /--epochs must be an integer, got 'many'/);
   r = await cli('train', '--dataset', dataset, '--out', path.join(tmp, 'x'), '--wide', 'deep');
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /--wide must be one of none, linear, got 'deep'/);
+  assert.match(r.stderr, /--wide must be one of none, linear, hidden, got 'deep'/);
   r = await cli('train', '--dataset', dataset, '--out', path.join(tmp, 'x'), '--wide-learning-rate', '0.02');
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /--wide-learning-rate needs --wide linear/);
+  assert.match(r.stderr, /--wide-learning-rate needs --wide linear or hidden/);
   r = await cli('train', '--dataset', dataset, '--out', path.join(tmp, 'x'), '--wide-l2', '1e-5');
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /--wide-l2 needs --wide linear/);
+  assert.match(r.stderr, /--wide-l2 needs --wide linear or hidden/);
   const badDataset = path.join(tmp, 'bad.jsonl');
   await writeFile(badDataset, '{"type":"header","format":"leader-dataset","version":1,"mapping":"m","labelSpace":"l","createdAt":"2025-01-01T00:00:00Z"}\nnot json\n');
   r = await cli('train', '--dataset', badDataset, '--out', path.join(tmp, 'x'));

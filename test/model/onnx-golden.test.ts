@@ -65,9 +65,11 @@ test('random weights: onnxruntime and tfjs agree to 1e-5 (batch 1, batch > 1, em
     [6, { ...tinyConfig, recency: 'position', wide: 'linear' }],
     [7, { ...tinyConfig, heads: 4, maxVisits: 1, recency: 'position', wide: 'linear' }],
     [8, { ...tinyConfig, maxVisits: 2, wide: 'linear' }],
+    [9, { ...tinyConfig, recency: 'position', wide: 'hidden', wideHidden: 12 }],
+    [10, { ...tinyConfig, heads: 4, maxVisits: 1, wide: 'hidden', wideHidden: 5 }],
   ] as const) {
     const weights = randomWide(initWeights(parameterSpecs(config, sizes, vocab.labels.length), seed), seed);
-    if (config.wide === 'linear') assert.ok([...weights.keys()].some(isWideParameter), 'wide tables expected');
+    if (config.wide !== 'none') assert.ok([...weights.keys()].some(isWideParameter), 'wide tables expected');
     for (const batch of [[firstVisit], [records[5]!], mixed]) {
       for (const pad of ['batch', 'full'] as const) {
         const diff = await compare(config, vocab, weights, batch, pad);
@@ -77,16 +79,18 @@ test('random weights: onnxruntime and tfjs agree to 1e-5 (batch 1, batch > 1, em
   }
 });
 
-test('trained weights: onnxruntime and tfjs agree to 1e-5 (recency none and position, wide none and linear)', async () => {
+test('trained weights: onnxruntime and tfjs agree to 1e-5 (recency none and position, wide none, linear and hidden)', async () => {
   for (const [recency, wide] of [
     ['none', 'none'],
     ['position', 'none'],
     ['position', 'linear'],
+    ['position', 'hidden'],
   ] as const) {
-    const config = { ...tinyConfig, recency, wide };
+    const config = { ...tinyConfig, recency, wide, ...(wide === 'hidden' ? { wideHidden: 16 } : {}) };
     const trained = await trainStudent(records, [], { config, alpha: 0, beta: 0.01, epochs: 2, patience: 1, batchSize: 16, learningRate: 1e-2, seed: 3 });
     // Training must have moved the wide tables off their zero start, or this would not test them.
     if (wide === 'linear') assert.ok(trained.weights.get('wide.diagnosis')!.data.some((v) => v !== 0));
+    if (wide === 'hidden') assert.ok(trained.weights.get('wide.out')!.data.some((v) => v !== 0), 'the hidden branch output left zero');
     for (const batch of [[firstVisit], mixed]) {
       for (const pad of ['batch', 'full'] as const) {
         const diff = await compare(trained.config, trained.vocab, trained.weights, batch, pad);

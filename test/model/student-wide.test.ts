@@ -1,4 +1,4 @@
-// The wide term (config.wide 'linear') reads the right inputs: a diagnosis weight acts only when the *current*
+// The wide term (config.wide 'linear', and the 'hidden' branch over the same features) reads the right inputs: a diagnosis weight acts only when the *current*
 // encounter has the diagnosis, a last-medication weight only for the encounter just before, an any-medication
 // weight for every earlier encounter; all-zero tables leave the deep model's output unchanged.
 import assert from 'node:assert/strict';
@@ -173,4 +173,31 @@ test('the L2 penalty on the wide tables shrinks them; a penalty of 0 trains exac
   assert.ok(norm(penalised.weights) < 0.5 * norm(free.weights), `wide norm ${norm(penalised.weights)} vs ${norm(free.weights)} without L2`);
   const zero = await trainStudent(records, [], { ...options, wideL2: 0 });
   for (const [k, w] of free.weights) assert.deepEqual(zero.weights.get(k)!.data, w.data, `wideL2 0 must equal no penalty (${k})`);
+});
+
+test("wide 'hidden': its ReLU layer reads a combination of inputs that no linear term can (both diagnoses now, not either)", async () => {
+  const H = 4;
+  const cfg: StudentConfig = { ...config, wide: 'hidden', wideHidden: H };
+  const base = initWeights(parameterSpecs(cfg, index.sizes, labels), 9);
+  // Start from a silent branch: tables, bias and output weights at zero (the init draws random tables).
+  for (const [name, w] of base) if (isWideParameter(name)) w.data.fill(0);
+  const combined: WeightMap = new Map([...base].map(([k, w]) => [k, { shape: [...w.shape], data: w.data.slice() }]));
+  combined.get(WIDE_TABLES.diagnosis)!.data[index.diagnoses.get(dx)! * H] = 1;
+  combined.get(WIDE_TABLES.diagnosis)!.data[index.diagnoses.get(other)! * H] = 1;
+  combined.get(WIDE_TABLES.hiddenBias)!.data[0] = -1;
+  combined.get(WIDE_TABLES.output)!.data[0 * labels + target] = 4;
+  // 'neither' catches a missing ReLU: its pre-activation is -1, which a linear branch would pass on.
+  const cases = [...batch, record('dx-alone', [visit(0, [other], [otherMed])], [dx]), record('neither', [visit(0, [other], [otherMed])], [])];
+  for (const pad of ['batch', 'full'] as const) {
+    const a = await probabilities(cfg, base, cases, pad);
+    const b = await probabilities(cfg, combined, cases, pad);
+    for (const side of ['ort', 'tfjs'] as const) {
+      changes(a[side], b[side], cases.length, target).forEach((x, r) => {
+        const id = cases[r]!.patientId;
+        assert.ok(x.others < 1e-6, `${side} ${pad} ${id}: other labels moved ${x.others}`);
+        if (id === 'now') assert.ok(x.target > 0.05, `${side} ${pad}: both diagnoses now must raise the label (${x.target})`);
+        else assert.ok(Math.abs(x.target) < 1e-6, `${side} ${pad} ${id}: moved ${x.target}`);
+      });
+    }
+  }
 });

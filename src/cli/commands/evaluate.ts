@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../errors.ts';
 import { numberOption } from '../options.ts';
+import { WIDE_MODES } from '../../model/student/config.ts';
 import type { StudentMethodOptions } from '../../eval/method.ts';
 import type { EvaluationProgress, EvaluationReport, Protocol, SplitSpec } from '../../eval/harness.ts';
 import type { BackendName } from '../../model/tf/backend.ts';
@@ -77,7 +78,7 @@ export function parseSplit(opts: Pick<EvaluateCommandOptions, 'folds' | 'split' 
 }
 
 const RECENCY = ['none', 'position'] as const;
-const WIDE = ['none', 'linear'] as const;
+const WIDE = WIDE_MODES;
 
 /** The student's training and shape options from the `--student-*` flags; a bad value names its flag. */
 export function parseStudentOptions(opts: Partial<EvaluateCommandOptions>): Omit<StudentMethodOptions, 'name' | 'alpha' | 'beta' | 'teacherStates'> {
@@ -96,9 +97,9 @@ export function parseStudentOptions(opts: Partial<EvaluateCommandOptions>): Omit
   const wide = opts.studentWide;
   if (wide !== undefined && !(WIDE as readonly string[]).includes(wide)) throw new CliError(`--student-wide must be one of ${WIDE.join(', ')}, got '${wide}'`, 2);
   const wideLearningRate = num('--student-wide-lr', opts.studentWideLr, { min: 1e-7, max: 1 });
-  if (wideLearningRate !== undefined && wide !== 'linear') throw new CliError('--student-wide-lr needs --student-wide linear', 2);
+  if (wideLearningRate !== undefined && (wide === undefined || wide === 'none')) throw new CliError('--student-wide-lr needs --student-wide linear or hidden', 2);
   const wideL2 = num('--student-wide-l2', opts.studentWideL2, { min: 0, max: 1 });
-  if (wideL2 !== undefined && wide !== 'linear') throw new CliError('--student-wide-l2 needs --student-wide linear', 2);
+  if (wideL2 !== undefined && (wide === undefined || wide === 'none')) throw new CliError('--student-wide-l2 needs --student-wide linear or hidden', 2);
   return {
     ...(epochs !== undefined ? { epochs } : {}),
     ...(learningRate !== undefined ? { learningRate } : {}),
@@ -350,7 +351,7 @@ export function register(program: Command): void {
     .option('--student-dim <d>', 'student embedding/transformer width, a multiple of 4 (default 64)')
     .option('--student-hidden <n>', 'student head width, the distillation feature z (default 128)')
     .option('--student-recency <none|position>', 'recency across encounters: position = learned distance-to-current embedding (default), none = the order-free model of the paper')
-    .option('--student-wide <none|linear>', 'linear = add a linear term over the logistic-regression features (current diagnoses/procedures, last and any earlier medications, profile) to the logits; none = deep model only (default)')
+    .option('--student-wide <none|linear|hidden>', 'linear = add a linear term over the logistic-regression features (current diagnoses/procedures, last and any earlier medications, profile) to the logits; hidden = one ReLU layer (256 units) over those features, then to the logits; none = deep model only (default)')
     .option('--student-wide-lr <rate>', 'Adam learning rate of the wide tables (default: --student-lr)')
     .option('--student-wide-l2 <n>', 'L2 penalty on the wide tables: n * sum of squared weights added to the loss (default 0)')
     .option('--threshold-from <fixed|validation>', 'validation: logreg and the students pick the threshold with the best validation Jaccard (default fixed: 0.5 / 0.3)')

@@ -5,7 +5,7 @@ import type { TrainDirectoryOptions } from '../../model/student/train-directory.
 import { CliError } from '../errors.ts';
 import { numberOption } from '../options.ts';
 
-const WIDE_MODES = ['none', 'linear'] as const;
+import { WIDE_MODES } from '../../model/student/config.ts';
 
 /** `--wide`: a value outside the modes is a one-line error naming the flag (exit 2). */
 function wideOption(value: string): (typeof WIDE_MODES)[number] {
@@ -46,8 +46,8 @@ async function train(opts: TrainCliOptions): Promise<void> {
   const { trainModelDirectory } = await import('../../model/student/train-directory.ts');
   await asModelCliError(async () => {
     if (opts.alpha > 0 && !opts.teacherFeatures) throw new CliError(`--alpha ${opts.alpha} (distillation) needs --teacher-features <dir>`, 2);
-    if (opts.wideLearningRate !== undefined && opts.wide !== 'linear') throw new CliError('--wide-learning-rate needs --wide linear', 2);
-    if (opts.wideL2 !== undefined && opts.wide !== 'linear') throw new CliError('--wide-l2 needs --wide linear', 2);
+    if (opts.wideLearningRate !== undefined && (opts.wide === undefined || opts.wide === 'none')) throw new CliError('--wide-learning-rate needs --wide linear or hidden', 2);
+    if (opts.wideL2 !== undefined && (opts.wide === undefined || opts.wide === 'none')) throw new CliError('--wide-l2 needs --wide linear or hidden', 2);
     if (opts.dim % 4 !== 0) throw new CliError(`--dim must be a multiple of 4 (attention heads), got ${opts.dim}`, 2);
     try {
       const { parseBackendChoice } = await import('../../model/tf/backend.ts');
@@ -256,7 +256,7 @@ export function register(program: Command): void {
     .option('--patience <n>', 'epochs without a better validation PR-AUC before stopping', numberOption('--patience', { int: true, min: 1 }), 10)
     .option('--batch-size <n>', 'records per step', numberOption('--batch-size', { int: true, min: 1 }), 64)
     .option('--dim <n>', 'embedding and transformer width', numberOption('--dim', { int: true, min: 4 }), 64)
-    .option('--wide <none|linear>', 'linear: add a linear term over current diagnoses/procedures, last and any earlier medications and profile to the logits (default none)', wideOption)
+    .option('--wide <none|linear|hidden>', 'linear: add a linear term over current diagnoses/procedures, last and any earlier medications and profile to the logits; hidden: one ReLU layer (256 units) over them first (default none)', wideOption)
     .option('--wide-learning-rate <n>', 'Adam learning rate of the wide tables (default: --learning-rate)', numberOption('--wide-learning-rate', { min: 1e-9 }))
     .option('--wide-l2 <n>', 'L2 penalty on the wide tables: n * sum of squared weights added to the loss (default 0)', numberOption('--wide-l2', { min: 0 }))
     .option('--max-visits <n>', 'encounters kept per patient, the current one included', numberOption('--max-visits', { int: true, min: 1 }), 10)

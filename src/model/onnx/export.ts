@@ -153,7 +153,7 @@ export function exportStudentOnnx(weights: WeightMap, info: ExportInfo): Uint8Ar
   g.op('Add', [g.op('MatMul', [g.op('Relu', [cat]), W('head1.w')]), W('head1.b')], {}, 'feature');
   const deep = linear(g.op('Relu', ['feature']), 'head2.w', 'head2.b');
   let logits = deep;
-  if (config.wide === 'linear') {
+  if (config.wide !== 'none') {
     const parts = [
       lastSetSum(WIDE_TABLES.diagnosis, diag),
       lastSetSum(WIDE_TABLES.procedure, proc),
@@ -163,7 +163,10 @@ export function exportStudentOnnx(weights: WeightMap, info: ExportInfo): Uint8Ar
         g.op('Gather', [W(WIDE_TABLES.profile(i)), g.op('Gather', [profile, g.int64([i], true)], { axis: int(1) })]),
       ),
     ];
-    logits = parts.reduce((sum, part) => g.op('Add', [sum, part]), deep);
+    const sum = parts.reduce((acc, part) => g.op('Add', [acc, part]));
+    // 'hidden': one ReLU layer over the summed rows, then its output weights (as StudentModel.wide).
+    const term = config.wide === 'hidden' ? g.op('MatMul', [g.op('Relu', [g.op('Add', [sum, W(WIDE_TABLES.hiddenBias)])]), W(WIDE_TABLES.output)]) : sum;
+    logits = g.op('Add', [deep, term]);
   }
   g.op('Sigmoid', [logits], {}, 'probabilities');
   g.output('probabilities', ['batch', info.labels]);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 export const RECENCY_MODES = ['none', 'position'] as const;
 export type RecencyMode = (typeof RECENCY_MODES)[number];
-export const WIDE_MODES = ['none', 'linear'] as const;
+export const WIDE_MODES = ['none', 'linear', 'hidden'] as const;
 export type WideMode = (typeof WIDE_MODES)[number];
 
 export const StudentConfig = z
@@ -30,14 +30,21 @@ export const StudentConfig = z
     /**
      * Wide term, a deviation from the paper (docs/student-model.md): `linear` adds to the logits a linear function of
      * what the logistic-regression baseline sees (current diagnoses and procedures, last and any earlier encounter's
-     * medications, profile values), read from the same encoder inputs. Manifests without the field mean `none`.
+     * medications, profile values), read from the same encoder inputs. `hidden` puts one ReLU layer of `wideHidden`
+     * units between those features and the logits (an MLP branch over them). Manifests without the field mean `none`.
      */
     wide: z.enum(WIDE_MODES).default('none'),
+    /** Units of the `hidden` wide branch; absent means DEFAULT_WIDE_HIDDEN. */
+    wideHidden: z.number().int().positive().optional(),
   })
   .strict()
   .refine((c) => c.dim % c.heads === 0, { message: 'dim must be a multiple of heads' });
 
 export type StudentConfig = z.infer<typeof StudentConfig>;
+
+export const DEFAULT_WIDE_HIDDEN = 256;
+/** Columns of the wide tables: the labels (linear) or the hidden units (hidden). */
+export const wideWidth = (c: StudentConfig, labels: number): number => (c.wide === 'hidden' ? (c.wideHidden ?? DEFAULT_WIDE_HIDDEN) : labels);
 
 export const defaultStudentConfig: StudentConfig = {
   dim: 64,

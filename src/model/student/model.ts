@@ -168,13 +168,13 @@ export class StudentModel {
     const cat = tf.concat(tf.split(pooled, 3, 0), 1);
     const z = this.linear(tf.relu(cat), 'head1') as tf.Tensor2D;
     const deep = this.linear(tf.relu(z), 'head2') as tf.Tensor2D;
-    const logits = this.config.wide === 'linear' ? (tf.add(deep, this.wide(x)) as tf.Tensor2D) : deep;
+    const logits = this.config.wide !== 'none' ? (tf.add(deep, this.wide(x)) as tf.Tensor2D) : deep;
     return { logits, z, prompt };
   }
 
   /**
-   * Wide term [B, labels]: a linear function of the logistic-regression baseline's features, read from the encoder
-   * inputs. Slots are right-aligned, so the last diagnosis/procedure slot is the current encounter and the last
+   * Wide term [B, labels]: a linear function of the logistic-regression baseline's features (or, for 'hidden', one
+   * ReLU layer over them and its output weights), read from the encoder inputs. Slots are right-aligned, so the last diagnosis/procedure slot is the current encounter and the last
    * medication slot the encounter before it (an empty slot points at the always-empty set row 0 and adds nothing).
    */
   wide(x: BatchTensors): tf.Tensor2D {
@@ -185,7 +185,9 @@ export class StudentModel {
       this.anySetRows(WIDE_TABLES.anyMedication, x.medications),
       ...tf.unstack(x.profile, 1).map((col, i) => tf.gather(this.p(WIDE_TABLES.profile(i)), col)),
     ];
-    return tf.addN(parts) as tf.Tensor2D;
+    const sum = tf.addN(parts) as tf.Tensor2D;
+    if (this.config.wide !== 'hidden') return sum;
+    return tf.matMul(tf.relu(tf.add(sum, this.p(WIDE_TABLES.hiddenBias))) as tf.Tensor2D, this.p(WIDE_TABLES.output) as tf.Tensor2D);
   }
 
   /** Sum of `table`'s rows over the codes of the set at each record's last slot; padding codes (0) are masked. */

@@ -1,7 +1,7 @@
 // The student's parameters as plain named float arrays: the single source for tfjs training, ONNX export and saving.
 // Initialisation is seeded (same seed, same weights) and independent of the tfjs backend.
 import { SeededRandom } from '../../eval/random.ts';
-import type { StudentConfig } from './config.ts';
+import { wideWidth, type StudentConfig } from './config.ts';
 
 export interface Weight {
   shape: number[];
@@ -59,6 +59,9 @@ export const WIDE_TABLES = {
   lastMedication: 'wide.medication.last',
   anyMedication: 'wide.medication.any',
   profile: (field: number) => `wide.profile.${field}`,
+  /** wide 'hidden' only: the hidden layer's bias [H] and its output weights [H, labels]. */
+  hiddenBias: 'wide.hidden.b',
+  output: 'wide.out',
 } as const;
 
 export const isWideParameter = (name: string): boolean => name.startsWith('wide.');
@@ -68,13 +71,23 @@ export const isWideParameter = (name: string): boolean => name.startsWith('wide.
  * nothing from the seeded generator: the other parameters keep their initial values). Row 0 of the set tables is
  * padding and masked out in the forward pass; row 0 of a profile table is "missing", a real value.
  */
-function wideSpecs(sizes: TableSizes, labels: number): ParamSpec[] {
+function wideSpecs(c: StudentConfig, sizes: TableSizes, labels: number): ParamSpec[] {
+  // 'hidden': random tables (a ReLU layer at zero would get no gradient) and a zero output layer, so training still
+  // starts from the deep model alone.
+  const init: Init = c.wide === 'hidden' ? 'embedding' : 'zeros';
+  const width = wideWidth(c, labels);
   return [
-    { name: WIDE_TABLES.diagnosis, shape: [sizes.diagnoses, labels], init: 'zeros' },
-    { name: WIDE_TABLES.procedure, shape: [sizes.procedures, labels], init: 'zeros' },
-    { name: WIDE_TABLES.lastMedication, shape: [sizes.medications, labels], init: 'zeros' },
-    { name: WIDE_TABLES.anyMedication, shape: [sizes.medications, labels], init: 'zeros' },
-    ...sizes.profile.map((n, i): ParamSpec => ({ name: WIDE_TABLES.profile(i), shape: [n, labels], init: 'zeros' })),
+    { name: WIDE_TABLES.diagnosis, shape: [sizes.diagnoses, width], init },
+    { name: WIDE_TABLES.procedure, shape: [sizes.procedures, width], init },
+    { name: WIDE_TABLES.lastMedication, shape: [sizes.medications, width], init },
+    { name: WIDE_TABLES.anyMedication, shape: [sizes.medications, width], init },
+    ...sizes.profile.map((n, i): ParamSpec => ({ name: WIDE_TABLES.profile(i), shape: [n, width], init })),
+    ...(c.wide === 'hidden'
+      ? [
+          { name: WIDE_TABLES.hiddenBias, shape: [width], init: 'zeros' } satisfies ParamSpec,
+          { name: WIDE_TABLES.output, shape: [width, labels], init: 'zeros' } satisfies ParamSpec,
+        ]
+      : []),
   ];
 }
 
@@ -96,7 +109,7 @@ export function parameterSpecs(c: StudentConfig, sizes: TableSizes, labels: numb
     { name: 'head2.b', shape: [labels], init: 'zeros' },
     // Last, so that the other parameters draw the same initial values with and without it (clean ablation).
     ...(c.recency === 'position' ? [{ name: 'pos.visit', shape: [positionRows(c), d], init: 'embedding' } satisfies ParamSpec] : []),
-    ...(c.wide === 'linear' ? wideSpecs(sizes, labels) : []),
+    ...(c.wide !== 'none' ? wideSpecs(c, sizes, labels) : []),
   ];
   if (teacherDim !== undefined) {
     specs.push({ name: 'distill.w', shape: [c.hidden, teacherDim], init: 'glorot' });
