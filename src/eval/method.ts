@@ -71,6 +71,8 @@ export interface StudentMethodOptions {
   wideLearningRate?: number;
   /** L2 penalty on the wide tables (default 0). */
   wideL2?: number;
+  /** Dropout on the wide 'hidden' branch's units while training (default 0). */
+  wideDropout?: number;
 }
 
 /**

@@ -35,6 +35,8 @@ test('bad --student-* values are refused with the flag named', () => {
   refuses({ studentWideLr: '0.02' }, /--student-wide-lr needs --student-wide linear or hidden/);
   refuses({ studentWide: 'linear', studentWideL2: '-1' }, /--student-wide-l2 must be at least 0/);
   refuses({ studentWideL2: '1e-5' }, /--student-wide-l2 needs --student-wide linear or hidden/);
+  refuses({ studentWide: 'linear', studentWideDropout: '0.5' }, /--student-wide-dropout needs --student-wide hidden/);
+  refuses({ studentWide: 'hidden', studentWideDropout: '2' }, /--student-wide-dropout/);
   refuses({ studentEpochs: '0' }, /--student-epochs must be at least 1/);
 });
 

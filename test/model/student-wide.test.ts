@@ -201,3 +201,16 @@ test("wide 'hidden': its ReLU layer reads a combination of inputs that no linear
     }
   }
 });
+
+test("wide 'hidden' dropout: seeded (same seed, same weights), it changes training, and it needs the hidden branch", async () => {
+  const cfg: StudentConfig = { ...config, wide: 'hidden', wideHidden: 8 };
+  const options = { config: cfg, alpha: 0, beta: 0, epochs: 1, patience: 1, batchSize: 16, learningRate: 1e-2, seed: 5 };
+  const a = await trainStudent(records, [], { ...options, wideDropout: 0.5 });
+  const b = await trainStudent(records, [], { ...options, wideDropout: 0.5 });
+  const plain = await trainStudent(records, [], options);
+  const out = (w: WeightMap) => w.get(WIDE_TABLES.output)!.data;
+  assert.deepEqual(out(a.weights), out(b.weights));
+  assert.notDeepEqual(out(a.weights), out(plain.weights));
+  await assert.rejects(trainStudent(records, [], { ...options, config, wideDropout: 0.5 }), /wideDropout needs config.wide 'hidden'/);
+  await assert.rejects(trainStudent(records, [], { ...options, wideDropout: 1 }), /wideDropout must be in \[0, 1\)/);
+});

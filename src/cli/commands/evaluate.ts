@@ -46,6 +46,7 @@ export interface EvaluateCommandOptions {
   studentWide?: string;
   studentWideLr?: string;
   studentWideL2?: string;
+  studentWideDropout?: string;
   thresholdFrom?: string;
   title?: string;
   progress: boolean;
@@ -100,6 +101,8 @@ export function parseStudentOptions(opts: Partial<EvaluateCommandOptions>): Omit
   if (wideLearningRate !== undefined && (wide === undefined || wide === 'none')) throw new CliError('--student-wide-lr needs --student-wide linear or hidden', 2);
   const wideL2 = num('--student-wide-l2', opts.studentWideL2, { min: 0, max: 1 });
   if (wideL2 !== undefined && (wide === undefined || wide === 'none')) throw new CliError('--student-wide-l2 needs --student-wide linear or hidden', 2);
+  const wideDropout = num('--student-wide-dropout', opts.studentWideDropout, { min: 0, max: 0.95 });
+  if (wideDropout !== undefined && wide !== 'hidden') throw new CliError('--student-wide-dropout needs --student-wide hidden', 2);
   return {
     ...(epochs !== undefined ? { epochs } : {}),
     ...(learningRate !== undefined ? { learningRate } : {}),
@@ -111,6 +114,7 @@ export function parseStudentOptions(opts: Partial<EvaluateCommandOptions>): Omit
     ...(wide !== undefined ? { wide: wide as (typeof WIDE)[number] } : {}),
     ...(wideLearningRate !== undefined ? { wideLearningRate } : {}),
     ...(wideL2 !== undefined ? { wideL2 } : {}),
+    ...(wideDropout !== undefined ? { wideDropout } : {}),
   };
 }
 
@@ -354,6 +358,7 @@ export function register(program: Command): void {
     .option('--student-wide <none|linear|hidden>', 'linear = add a linear term over the logistic-regression features (current diagnoses/procedures, last and any earlier medications, profile) to the logits; hidden = one ReLU layer (256 units) over those features, then to the logits; none = deep model only (default)')
     .option('--student-wide-lr <rate>', 'Adam learning rate of the wide tables (default: --student-lr)')
     .option('--student-wide-l2 <n>', 'L2 penalty on the wide tables: n * sum of squared weights added to the loss (default 0)')
+    .option('--student-wide-dropout <rate>', "dropout on the wide 'hidden' branch's units while training (default 0)")
     .option('--threshold-from <fixed|validation>', 'validation: logreg and the students pick the threshold with the best validation Jaccard (default fixed: 0.5 / 0.3)')
     .option('--title <text>', 'report title')
     .option('--no-progress', 'no progress bar')

@@ -48,6 +48,7 @@ async function train(opts: TrainCliOptions): Promise<void> {
     if (opts.alpha > 0 && !opts.teacherFeatures) throw new CliError(`--alpha ${opts.alpha} (distillation) needs --teacher-features <dir>`, 2);
     if (opts.wideLearningRate !== undefined && (opts.wide === undefined || opts.wide === 'none')) throw new CliError('--wide-learning-rate needs --wide linear or hidden', 2);
     if (opts.wideL2 !== undefined && (opts.wide === undefined || opts.wide === 'none')) throw new CliError('--wide-l2 needs --wide linear or hidden', 2);
+    if (opts.wideDropout !== undefined && opts.wide !== 'hidden') throw new CliError('--wide-dropout needs --wide hidden', 2);
     if (opts.dim % 4 !== 0) throw new CliError(`--dim must be a multiple of 4 (attention heads), got ${opts.dim}`, 2);
     try {
       const { parseBackendChoice } = await import('../../model/tf/backend.ts');
@@ -84,6 +85,7 @@ async function train(opts: TrainCliOptions): Promise<void> {
         ...(opts.wide ? { wide: opts.wide } : {}),
         ...(opts.wideLearningRate !== undefined ? { wideLearningRate: opts.wideLearningRate } : {}),
         ...(opts.wideL2 !== undefined ? { wideL2: opts.wideL2 } : {}),
+        ...(opts.wideDropout !== undefined ? { wideDropout: opts.wideDropout } : {}),
         maxVisits: opts.maxVisits,
         maxCodes: opts.maxCodes,
         learningRate: opts.learningRate,
@@ -259,6 +261,7 @@ export function register(program: Command): void {
     .option('--wide <none|linear|hidden>', 'linear: add a linear term over current diagnoses/procedures, last and any earlier medications and profile to the logits; hidden: one ReLU layer (256 units) over them first (default none)', wideOption)
     .option('--wide-learning-rate <n>', 'Adam learning rate of the wide tables (default: --learning-rate)', numberOption('--wide-learning-rate', { min: 1e-9 }))
     .option('--wide-l2 <n>', 'L2 penalty on the wide tables: n * sum of squared weights added to the loss (default 0)', numberOption('--wide-l2', { min: 0 }))
+    .option('--wide-dropout <rate>', "dropout on the wide 'hidden' branch's units while training (default 0)", numberOption('--wide-dropout', { min: 0, max: 0.95 }))
     .option('--max-visits <n>', 'encounters kept per patient, the current one included', numberOption('--max-visits', { int: true, min: 1 }), 10)
     .option('--max-codes <n>', 'codes kept per encounter and kind', numberOption('--max-codes', { int: true, min: 1 }), 32)
     .option('--learning-rate <n>', 'Adam learning rate', numberOption('--learning-rate', { min: 1e-9 }), 5e-4)

@@ -140,7 +140,8 @@ export class StudentModel {
     return this.linear(parts.length === 1 ? parts[0]! : tf.concat(parts, 1), 'prompt') as tf.Tensor2D;
   }
 
-  forward(x: BatchTensors): ForwardOutput {
+  /** `training`: dropout on the wide 'hidden' branch's units, seeded per step (training only; inference passes none). */
+  forward(x: BatchTensors, training?: { wideDropout: number; seed: number }): ForwardOutput {
     const batch = x.profile.shape[0]!;
     const diag = this.encodeSets('diagnosis', x.diagnoses);
     const proc = this.encodeSets('procedure', x.procedures);
@@ -168,7 +169,7 @@ export class StudentModel {
     const cat = tf.concat(tf.split(pooled, 3, 0), 1);
     const z = this.linear(tf.relu(cat), 'head1') as tf.Tensor2D;
     const deep = this.linear(tf.relu(z), 'head2') as tf.Tensor2D;
-    const logits = this.config.wide !== 'none' ? (tf.add(deep, this.wide(x)) as tf.Tensor2D) : deep;
+    const logits = this.config.wide !== 'none' ? (tf.add(deep, this.wide(x, training)) as tf.Tensor2D) : deep;
     return { logits, z, prompt };
   }
 
@@ -177,7 +178,7 @@ export class StudentModel {
    * ReLU layer over them and its output weights), read from the encoder inputs. Slots are right-aligned, so the last diagnosis/procedure slot is the current encounter and the last
    * medication slot the encounter before it (an empty slot points at the always-empty set row 0 and adds nothing).
    */
-  wide(x: BatchTensors): tf.Tensor2D {
+  wide(x: BatchTensors, training?: { wideDropout: number; seed: number }): tf.Tensor2D {
     const parts = [
       this.lastSetSum(WIDE_TABLES.diagnosis, x.diagnoses),
       this.lastSetSum(WIDE_TABLES.procedure, x.procedures),
@@ -187,7 +188,9 @@ export class StudentModel {
     ];
     const sum = tf.addN(parts) as tf.Tensor2D;
     if (this.config.wide !== 'hidden') return sum;
-    return tf.matMul(tf.relu(tf.add(sum, this.p(WIDE_TABLES.hiddenBias))) as tf.Tensor2D, this.p(WIDE_TABLES.output) as tf.Tensor2D);
+    let hidden = tf.relu(tf.add(sum, this.p(WIDE_TABLES.hiddenBias))) as tf.Tensor2D;
+    if (training && training.wideDropout > 0) hidden = tf.dropout(hidden, training.wideDropout, undefined, training.seed) as tf.Tensor2D;
+    return tf.matMul(hidden, this.p(WIDE_TABLES.output) as tf.Tensor2D);
   }
 
   /** Sum of `table`'s rows over the codes of the set at each record's last slot; padding codes (0) are masked. */

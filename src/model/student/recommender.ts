@@ -56,6 +56,7 @@ export class StudentRecommender implements Recommender {
       learningRate: o.learningRate ?? defaultTrainOptions.learningRate,
       ...(o.wideLearningRate !== undefined ? { wideLearningRate: o.wideLearningRate } : {}),
       ...(o.wideL2 !== undefined ? { wideL2: o.wideL2 } : {}),
+      ...(o.wideDropout !== undefined ? { wideDropout: o.wideDropout } : {}),
       seed: ctx.seed,
       labels: ctx.labels,
       ...(teacher ? { teacher } : {}),

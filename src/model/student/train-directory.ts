@@ -30,6 +30,8 @@ export interface TrainDirectoryOptions {
   wideLearningRate?: number;
   /** L2 penalty on the wide tables; default 0. */
   wideL2?: number;
+  /** Dropout on the wide 'hidden' branch's units while training; default 0. */
+  wideDropout?: number;
   maxVisits?: number;
   maxCodes?: number;
   learningRate?: number;
@@ -85,6 +87,7 @@ export async function trainModelDirectory(dataset: Dataset, opts: TrainDirectory
     learningRate,
     ...(opts.wideLearningRate !== undefined ? { wideLearningRate: opts.wideLearningRate } : {}),
     ...(opts.wideL2 !== undefined ? { wideL2: opts.wideL2 } : {}),
+    ...(opts.wideDropout !== undefined ? { wideDropout: opts.wideDropout } : {}),
     seed: opts.seed,
     ...(teacher ? { teacher } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),

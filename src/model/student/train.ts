@@ -32,6 +32,8 @@ export interface TrainOptions {
   wideLearningRate?: number;
   /** L2 penalty on the wide tables: wideL2 * (sum of their squared weights) is added to the loss; default 0. */
   wideL2?: number;
+  /** Dropout on the hidden units of the wide 'hidden' branch while training (inverted; none at inference); default 0. */
+  wideDropout?: number;
   seed: number;
   /** Fixed label vocabulary (evaluation passes its own); default: labels of the training records. */
   labels?: readonly string[];
@@ -178,6 +180,10 @@ export async function trainStudent(
   const deepVariables = [...session.variables].filter(([name]) => !isWideParameter(name)).map(([, v]) => v);
   const wideVariables = [...session.variables].filter(([name]) => isWideParameter(name)).map(([, v]) => v);
   const wideL2 = options.wideL2 ?? 0;
+  const wideDropout = options.wideDropout ?? 0;
+  if (!(wideDropout >= 0 && wideDropout < 1)) throw new RangeError(`wideDropout must be in [0, 1), got ${wideDropout}`);
+  if (wideDropout > 0 && model.config.wide !== 'hidden') throw new RangeError("wideDropout needs config.wide 'hidden'");
+  let step = 0;
   const shuffler = new SeededRandom(options.seed + 1);
   const progress = options.onProgress ?? (() => {});
   const curve: NonNullable<FitReport['curve']> = [];
@@ -201,7 +207,7 @@ export async function trainStudent(
         const curT = cur ? tf.tensor(cur.data, cur.shape, 'int32') : undefined;
         const hT = alpha > 0 ? tf.tensor2d(teacherBatch(teacher!, records), [records.length, teacher!.dim]) : undefined;
         const { value: cost, grads } = tf.variableGrads(() => {
-          const out = model.forward(x);
+          const out = model.forward(x, wideDropout > 0 ? { wideDropout, seed: options.seed * 1_000_003 + step } : undefined);
           let loss = bceWithLogits(out.logits, y);
           if (curT) loss = tf.add(loss, tf.mul(beta, alignmentLoss(out.prompt, model.currentMedicationVector(curT))));
           // Sparse codes seen a few times get large weights under the wide table's larger steps; the penalty pulls them back.
@@ -212,6 +218,7 @@ export async function trainStudent(
           }
           return loss as tf.Scalar;
         }, trainable);
+        step++;
         optimizer.apply(deepVariables, grads);
         wideOptimizer.apply(wideVariables, grads);
         lossSum += (cost.dataSync()[0] ?? Number.NaN) * records.length;
