@@ -88,3 +88,11 @@ test('evaluate rejects bad options and bad dataset lines with clear errors', asy
   writeFileSync(badLine, lines.join('\n'));
   await rejects({ dataset: badLine }, /bad\.jsonl:4: /);
 });
+
+test('evaluate --help names every registered method', async () => {
+  const { METHOD_NAMES } = await import('../../src/eval/registry.ts');
+  const r = cli(['evaluate', '--help']);
+  assert.equal(r.status, 0, r.stderr);
+  const help = r.stdout.replace(/\s+/g, ' ');
+  for (const name of METHOD_NAMES) assert.match(help, new RegExp(`[ :,]${name}[,;]`), `--methods help lacks ${name}`);
+});

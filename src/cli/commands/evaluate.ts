@@ -327,7 +327,7 @@ export function register(program: Command): void {
     .description('compare methods (student, baselines) on patient-level splits: Jaccard, F1, PR-AUC, DDI rate, #Med with spread; JSON + HTML report')
     .requiredOption('--dataset <file>', 'dataset file (leader-cds dataset build)')
     .option('--mapping <file>', 'mapping config whose interaction pairs give the DDI rate')
-    .option('--methods <list>', 'comma-separated: most-frequent, previous, logreg, leader-s, leader-s-nodistill, leader-s-align, leader-s-features, leader-t; ablation = the last five in the distillation ablation order', 'most-frequent,previous,logreg')
+    .option('--methods <list>', 'comma-separated: most-frequent, previous, logreg, mlp, leader-s, leader-s-nodistill, leader-s-align, leader-s-features, leader-t; ablation = the last five in the distillation ablation order', 'most-frequent,previous,logreg')
     .option('--folds <k>', 'k-fold by patient (for small data)')
     .option('--split <train,validation,test>', 'holdout by patient (default 0.8,0.1,0.1 when --folds is not given)')
     .option('--validation <fraction>', 'k-fold: share of each fold\'s training patients held out for validation', '0.1')
