@@ -8,6 +8,7 @@ import { averagePrecision, meanDefined } from '../metrics.ts';
 import { SeededRandom } from '../random.ts';
 import { labelIndex } from './label-frequency.ts';
 import { chooseThreshold } from '../threshold.ts';
+import { EpochTracker } from './early-stopping.ts';
 
 export interface LogisticRegressionOptions {
   learningRate: number;
@@ -186,10 +187,8 @@ export class LogisticRegressionRecommender implements Recommender {
 
     const z = new Float64Array(L);
     const order = Array.from({ length: data.features.length }, (_, i) => i);
-    const curve: NonNullable<FitReport['curve']> = [];
     const batchSize = Math.max(4, Math.min(o.batchSize, Math.floor(order.length / 32)));
-    let best = { prAuc: -Infinity, loss: Infinity, epoch: 0, weights: this.weights.slice(), bias: this.bias.slice() };
-    let sinceBest = 0;
+    const tracker = new EpochTracker({ weights: this.weights.slice(), bias: this.bias.slice() }, o.maxEpochs, o.patience, ctx.onProgress);
 
     for (let epoch = 1; epoch <= o.maxEpochs; epoch++) {
       rand.shuffle(order);
@@ -246,22 +245,13 @@ export class LogisticRegressionRecommender implements Recommender {
       }
       const trainLoss = lossSum / (order.length * L);
       const v = valid.features.length > 0 ? this.validate(valid) : undefined;
-      const validPrAuc = v?.prAuc;
-      curve.push(validPrAuc === undefined ? { epoch, trainLoss } : { epoch, trainLoss, validPrAuc });
-      ctx.onProgress?.({ type: 'epoch', epoch, epochs: o.maxEpochs, trainLoss, ...(validPrAuc === undefined ? {} : { validPrAuc }) });
-      if (v === undefined) continue;
-      if (v.prAuc > best.prAuc + 1e-9 || (v.prAuc >= best.prAuc - 1e-9 && v.loss < best.loss)) {
-        best = { prAuc: v.prAuc, loss: v.loss, epoch, weights: this.weights.slice(), bias: this.bias.slice() };
-        sinceBest = 0;
-      } else if (++sinceBest >= o.patience) {
-        ctx.onProgress?.({ type: 'early-stop', epoch, bestEpoch: best.epoch, bestValidPrAuc: best.prAuc });
-        break;
-      }
+      if (tracker.epochEnd(epoch, trainLoss, v, () => ({ weights: this.weights.slice(), bias: this.bias.slice() }))) break;
     }
+    const { curve, best } = tracker;
     let bestEpoch: number | undefined;
     if (valid.features.length > 0) {
-      this.weights = best.weights;
-      this.bias = best.bias;
+      this.weights = best.weights.weights;
+      this.bias = best.weights.bias;
       bestEpoch = best.epoch;
       if (o.thresholdFrom === 'validation') {
         const scores = await this.predict(validation);

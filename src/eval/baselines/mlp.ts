@@ -9,6 +9,7 @@ import { SeededRandom } from '../random.ts';
 import { labelIndex } from './label-frequency.ts';
 import { chooseThreshold } from '../threshold.ts';
 import { bce, encodeFeatures, encodeRecords, featureVocabulary, labelLogOdds, sigmoid, type Encoded } from './logistic-regression.ts';
+import { EpochTracker } from './early-stopping.ts';
 
 export interface MlpOptions {
   /** Width of the hidden (ReLU) layer. */
@@ -202,10 +203,8 @@ export class MlpRecommender implements Recommender {
     let step = 0;
 
     const order = Array.from({ length: data.features.length }, (_, i) => i);
-    const curve: NonNullable<FitReport['curve']> = [];
     const batchSize = Math.max(4, Math.min(o.batchSize, Math.floor(order.length / 32)));
-    let best = { prAuc: -Infinity, loss: Infinity, epoch: 0, weights: copyWeights(this.weights) };
-    let sinceBest = 0;
+    const tracker = new EpochTracker(copyWeights(this.weights), o.maxEpochs, o.patience, ctx.onProgress);
 
     for (let epoch = 1; epoch <= o.maxEpochs; epoch++) {
       const epochStarted = performance.now();
@@ -282,18 +281,9 @@ export class MlpRecommender implements Recommender {
       const trainLoss = lossSum / (order.length * L);
       const samplesPerSecond = order.length / ((performance.now() - epochStarted) / 1000);
       const v = valid.features.length > 0 ? this.validate(valid) : undefined;
-      const validPrAuc = v?.prAuc;
-      curve.push(validPrAuc === undefined ? { epoch, trainLoss } : { epoch, trainLoss, validPrAuc });
-      ctx.onProgress?.({ type: 'epoch', epoch, epochs: o.maxEpochs, trainLoss, samplesPerSecond, ...(validPrAuc === undefined ? {} : { validPrAuc }) });
-      if (v === undefined) continue;
-      if (v.prAuc > best.prAuc + 1e-9 || (v.prAuc >= best.prAuc - 1e-9 && v.loss < best.loss)) {
-        best = { prAuc: v.prAuc, loss: v.loss, epoch, weights: copyWeights(this.weights) };
-        sinceBest = 0;
-      } else if (++sinceBest >= o.patience) {
-        ctx.onProgress?.({ type: 'early-stop', epoch, bestEpoch: best.epoch, bestValidPrAuc: best.prAuc });
-        break;
-      }
+      if (tracker.epochEnd(epoch, trainLoss, v, () => copyWeights(this.weights), samplesPerSecond)) break;
     }
+    const { curve, best } = tracker;
     let bestEpoch: number | undefined;
     if (valid.features.length > 0) {
       this.weights = best.weights;
