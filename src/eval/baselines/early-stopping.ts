@@ -2,10 +2,26 @@
 // events, the best epoch by validation PR-AUC (ties broken by validation loss) with a snapshot of its weights, and
 // patience.
 import type { FitContext, FitReport } from '../method.ts';
+import { averagePrecision, meanDefined } from '../metrics.ts';
+import { bce, sigmoid, type Encoded } from './logistic-regression.ts';
 
 export interface EpochValidation {
   prAuc: number;
   loss: number;
+}
+
+/** Mean per-sample PR-AUC and mean BCE over encoded validation data; `logits` writes one record's logits into z. */
+export function scoreEncoded(data: Encoded, labels: number, logits: (features: Int32Array, z: Float64Array) => void): EpochValidation {
+  const z = new Float64Array(labels);
+  const aps: number[] = [];
+  let loss = 0;
+  for (let s = 0; s < data.features.length; s++) {
+    logits(data.features[s] as Int32Array, z);
+    const y = new Set(data.labels[s]);
+    aps.push(averagePrecision(z, y));
+    for (let j = 0; j < labels; j++) loss += bce(sigmoid(z[j] as number), y.has(j));
+  }
+  return { prAuc: meanDefined(aps).mean, loss: loss / (data.features.length * labels) };
 }
 
 export class EpochTracker<W> {

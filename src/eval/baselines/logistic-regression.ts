@@ -4,11 +4,10 @@
 // rows of its active features: the update is "lazy" Adam (moments and L2 applied to touched rows only).
 import type { DatasetRecord } from '../../dataset/types.ts';
 import type { FitContext, FitReport, Recommender } from '../method.ts';
-import { averagePrecision, meanDefined } from '../metrics.ts';
 import { SeededRandom } from '../random.ts';
 import { labelIndex } from './label-frequency.ts';
 import { chooseThreshold } from '../threshold.ts';
-import { EpochTracker } from './early-stopping.ts';
+import { EpochTracker, scoreEncoded } from './early-stopping.ts';
 
 export interface LogisticRegressionOptions {
   learningRate: number;
@@ -144,16 +143,7 @@ export class LogisticRegressionRecommender implements Recommender {
 
   /** Validation PR-AUC, and validation loss to break PR-AUC ties (a saturated ranking can still calibrate). */
   private validate(data: Encoded): { prAuc: number; loss: number } {
-    const z = new Float64Array(this.nLabels);
-    const aps: number[] = [];
-    let loss = 0;
-    for (let s = 0; s < data.features.length; s++) {
-      this.logits(data.features[s] as Int32Array, z);
-      const y = new Set(data.labels[s]);
-      aps.push(averagePrecision(z, y));
-      for (let j = 0; j < this.nLabels; j++) loss += bce(sigmoid(z[j] as number), y.has(j));
-    }
-    return { prAuc: meanDefined(aps).mean, loss: loss / (data.features.length * this.nLabels) };
+    return scoreEncoded(data, this.nLabels, (features, z) => this.logits(features, z));
   }
 
   async fit(train: readonly DatasetRecord[], validation: readonly DatasetRecord[], ctx: FitContext): Promise<FitReport> {

@@ -4,12 +4,11 @@
 // features, so that layer's update is lazy Adam (moments and L2 on touched rows only); the rest is dense.
 import type { DatasetRecord } from '../../dataset/types.ts';
 import type { FitContext, FitReport, Recommender } from '../method.ts';
-import { averagePrecision, meanDefined } from '../metrics.ts';
 import { SeededRandom } from '../random.ts';
 import { labelIndex } from './label-frequency.ts';
 import { chooseThreshold } from '../threshold.ts';
 import { bce, encodeFeatures, encodeRecords, featureVocabulary, labelLogOdds, sigmoid, type Encoded } from './logistic-regression.ts';
-import { EpochTracker } from './early-stopping.ts';
+import { EpochTracker, scoreEncoded } from './early-stopping.ts';
 
 export interface MlpOptions {
   /** Width of the hidden (ReLU) layer. */
@@ -146,16 +145,7 @@ export class MlpRecommender implements Recommender {
   /** Validation PR-AUC, and validation loss to break PR-AUC ties (as logreg does). */
   private validate(data: Encoded): { prAuc: number; loss: number } {
     const h = new Float64Array(this.options.hidden);
-    const z = new Float64Array(this.nLabels);
-    const aps: number[] = [];
-    let loss = 0;
-    for (let s = 0; s < data.features.length; s++) {
-      this.forward(data.features[s] as Int32Array, h, z);
-      const y = new Set(data.labels[s]);
-      aps.push(averagePrecision(z, y));
-      for (let j = 0; j < this.nLabels; j++) loss += bce(sigmoid(z[j] as number), y.has(j));
-    }
-    return { prAuc: meanDefined(aps).mean, loss: loss / (data.features.length * this.nLabels) };
+    return scoreEncoded(data, this.nLabels, (features, z) => this.forward(features, h, z));
   }
 
   async fit(train: readonly DatasetRecord[], validation: readonly DatasetRecord[], ctx: FitContext): Promise<FitReport> {
