@@ -1,9 +1,12 @@
 // Epoch bookkeeping shared by the typed-array baselines (logistic regression, MLP): the training curve, progress
-// events, the best epoch by validation PR-AUC (ties broken by validation loss) with a snapshot of its weights, and
-// patience.
+// events, the best epoch by validation PR-AUC (ties broken by validation loss) with a snapshot of its weights,
+// patience, and the sigmoid/BCE both train and validate with.
 import type { FitContext, FitReport } from '../method.ts';
 import { averagePrecision, meanDefined } from '../metrics.ts';
-import { bce, sigmoid, type Encoded } from './logistic-regression.ts';
+import type { Encoded } from './logistic-regression.ts';
+
+export const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
+export const bce = (p: number, positive: boolean) => -Math.log(Math.max(positive ? p : 1 - p, 1e-12));
 
 export interface EpochValidation {
   prAuc: number;

@@ -7,7 +7,7 @@ import type { FitContext, FitReport, Recommender } from '../method.ts';
 import { SeededRandom } from '../random.ts';
 import { labelIndex } from './label-frequency.ts';
 import { chooseThreshold } from '../threshold.ts';
-import { EpochTracker, scoreEncoded } from './early-stopping.ts';
+import { bce, EpochTracker, scoreEncoded, sigmoid } from './early-stopping.ts';
 
 export interface LogisticRegressionOptions {
   learningRate: number;
@@ -49,8 +49,6 @@ export function recordFeatures(r: DatasetRecord): Set<string> {
   return out;
 }
 
-export const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
-export const bce = (p: number, positive: boolean) => -Math.log(Math.max(positive ? p : 1 - p, 1e-12));
 
 /** Records as feature and label indices (the other baselines over these features share it). */
 export interface Encoded {

@@ -7,27 +7,15 @@ import type { FitContext, FitReport, Recommender } from '../method.ts';
 import { SeededRandom } from '../random.ts';
 import { labelIndex } from './label-frequency.ts';
 import { chooseThreshold } from '../threshold.ts';
-import { bce, encodeFeatures, encodeRecords, featureVocabulary, labelLogOdds, sigmoid, type Encoded } from './logistic-regression.ts';
-import { EpochTracker, scoreEncoded } from './early-stopping.ts';
+import { encodeFeatures, encodeRecords, featureVocabulary, labelLogOdds, type Encoded, type LogisticRegressionOptions } from './logistic-regression.ts';
+import { bce, EpochTracker, scoreEncoded, sigmoid } from './early-stopping.ts';
 
-export interface MlpOptions {
+/** Logistic regression's options (l2 here applies to the weights of both layers), plus the hidden layer's. */
+export interface MlpOptions extends LogisticRegressionOptions {
   /** Width of the hidden (ReLU) layer. */
   hidden: number;
-  learningRate: number;
-  /** L2 penalty on the weights of both layers (not the biases). */
-  l2: number;
   /** Share of hidden units dropped at each training step (inverted dropout); 0 disables it. */
   dropout: number;
-  /** Largest mini-batch; small training sets use smaller batches so that an epoch still has about 32 steps. */
-  batchSize: number;
-  maxEpochs: number;
-  /** Epochs without a better validation PR-AUC before stopping. */
-  patience: number;
-  /** Features seen in fewer training records are dropped. */
-  minCount: number;
-  threshold: number;
-  /** `validation`: after fitting, use the grid threshold with the best validation Jaccard (src/eval/threshold.ts). */
-  thresholdFrom: 'fixed' | 'validation';
 }
 
 /**
