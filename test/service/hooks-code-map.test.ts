@@ -7,7 +7,7 @@ import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Bundle, Condition, Encounter, FhirResource, MedicationRequest } from 'fhir/r4';
+import type { Condition, Encounter, FhirResource, MedicationRequest } from 'fhir/r4';
 import request from 'supertest';
 import { describeResponseProblems } from '../../src/service/cards-schema.ts';
 import { projectRoot, ServiceConfigSchema } from '../../src/service/config.ts';
@@ -20,7 +20,7 @@ import { createMetrics, type ServiceMetrics } from '../../src/service/ops/metric
 import { loadModelServices } from '../../src/service/wiring.ts';
 import { generatePatients } from '../../src/synth/generator.ts';
 import { writeCodeMap } from '../../src/teacher/code-map.ts';
-import { buildTestApp, type TestApp } from './http-fixture.ts';
+import { buildTestApp, fullPrefetchOrderSelect as callFor, type TestApp } from './http-fixture.ts';
 
 const demo = path.join(projectRoot, 'models/demo');
 const skip = existsSync(path.join(demo, 'manifest.json')) ? false : 'models/demo is absent (npm run demo-model builds it)';
@@ -46,30 +46,6 @@ async function serve(modelDir: string): Promise<Served> {
   const store = new FeedbackStore(':memory:');
   const loaded = await loadModelServices({ config, metrics, feedbackStore: store, logger: createLogger('silent') }, modelDir);
   return { t: buildTestApp({ services: loaded.services, metrics, store }), metrics, loaded };
-}
-
-/** An order-select call with full prefetch: the patient's last encounter is current, one of its orders is the draft. */
-function callFor(patient: FhirResource, history: FhirResource[], current: Encounter, draft: MedicationRequest): Record<string, unknown> {
-  const search = (types: string[]): Bundle => ({ resourceType: 'Bundle', type: 'searchset', entry: history.filter((r) => types.includes(r.resourceType)).map((resource) => ({ resource })) });
-  return {
-    hook: 'order-select',
-    hookInstance: randomUUID(),
-    context: {
-      userId: 'Practitioner/1',
-      patientId: patient.id,
-      encounterId: current.id,
-      selections: ['MedicationRequest/draft-1'],
-      draftOrders: { resourceType: 'Bundle', type: 'collection', entry: [{ resource: { ...draft, id: 'draft-1', status: 'draft' } }] },
-    },
-    prefetch: {
-      patient,
-      encounter: current,
-      encounters: search(['Encounter']),
-      conditions: search(['Condition']),
-      procedures: search(['Procedure']),
-      medications: search(['MedicationRequest', 'Medication']),
-    },
-  };
 }
 
 async function cards(t: TestApp, body: Record<string, unknown>): Promise<Card[]> {

@@ -4,13 +4,13 @@ import assert from 'node:assert/strict';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
-import type { Bundle, Encounter, MedicationRequest } from 'fhir/r4';
+import type { Encounter, MedicationRequest } from 'fhir/r4';
 import { pino } from 'pino';
 import { loadConfig, projectRoot } from '../../src/service/config.ts';
 import { startService, type RunningService } from '../../src/service/server.ts';
 import { ModelRegistry } from '../../src/retrain/registry.ts';
 import { generatePatients } from '../../src/synth/generator.ts';
+import { fullPrefetchOrderSelect } from './http-fixture.ts';
 
 let tmp: string;
 let service: RunningService | undefined;
@@ -24,26 +24,7 @@ function requestBody(): Record<string, unknown> {
     const orders = resources.filter((r): r is MedicationRequest => r.resourceType === 'MedicationRequest' && r.encounter?.reference === `Encounter/${current.id}`);
     if (orders.length === 0) continue;
     const history = resources.filter((r) => !orders.includes(r as MedicationRequest));
-    const search = (types: string[]): Bundle => ({ resourceType: 'Bundle', type: 'searchset', entry: history.filter((r) => types.includes(r.resourceType)).map((resource) => ({ resource })) });
-    return {
-      hook: 'order-select',
-      hookInstance: randomUUID(),
-      context: {
-        userId: 'Practitioner/1',
-        patientId: patient.id,
-        encounterId: current.id,
-        selections: ['MedicationRequest/draft-1'],
-        draftOrders: { resourceType: 'Bundle', type: 'collection', entry: [{ resource: { ...orders[0]!, id: 'draft-1', status: 'draft' } }] },
-      },
-      prefetch: {
-        patient,
-        encounter: current,
-        encounters: search(['Encounter']),
-        conditions: search(['Condition']),
-        procedures: search(['Procedure']),
-        medications: search(['MedicationRequest', 'Medication']),
-      },
-    };
+    return fullPrefetchOrderSelect(patient, history, current, orders[0]!);
   }
   throw new Error('no suitable synthetic patient');
 }

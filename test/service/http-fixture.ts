@@ -2,7 +2,7 @@
 // but real CdsService objects (the product's hook handlers live in src/service/hooks and are tested there).
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import type { Bundle, MedicationRequest } from 'fhir/r4';
+import type { Bundle, Encounter, FhirResource, MedicationRequest } from 'fhir/r4';
 import type { Express } from 'express';
 import { createApp } from '../../src/service/app.ts';
 import { createAuthenticator, type Authenticator } from '../../src/service/auth/jwt.ts';
@@ -160,4 +160,28 @@ export function orderSignRequest(): Record<string, unknown> {
   const context = { ...(r.context as Record<string, unknown>) };
   delete context.selections;
   return { ...r, hook: 'order-sign', context };
+}
+
+/** An order-select call with full prefetch: `current` is the encounter, `draft` the selected draft order (as draft-1). */
+export function fullPrefetchOrderSelect(patient: FhirResource, history: readonly FhirResource[], current: Encounter, draft: MedicationRequest): Record<string, unknown> {
+  const search = (types: string[]): Bundle => ({ resourceType: 'Bundle', type: 'searchset', entry: history.filter((r) => types.includes(r.resourceType)).map((resource) => ({ resource })) });
+  return {
+    hook: 'order-select',
+    hookInstance: randomUUID(),
+    context: {
+      userId: 'Practitioner/1',
+      patientId: patient.id,
+      encounterId: current.id,
+      selections: ['MedicationRequest/draft-1'],
+      draftOrders: { resourceType: 'Bundle', type: 'collection', entry: [{ resource: { ...draft, id: 'draft-1', status: 'draft' } }] },
+    },
+    prefetch: {
+      patient,
+      encounter: current,
+      encounters: search(['Encounter']),
+      conditions: search(['Condition']),
+      procedures: search(['Procedure']),
+      medications: search(['MedicationRequest', 'Medication']),
+    },
+  };
 }
