@@ -64,6 +64,7 @@ export function historyFromResources(
   mapping: LoadedMapping,
   patientId?: string,
   sink?: OccurrenceSink,
+  options: { keepProblems?: boolean } = {},
 ): BundleReadResult {
   const issues = new IssueLog(5, true);
   const items: Item[] = [];
@@ -138,6 +139,7 @@ export function historyFromResources(
     issues,
     medication: (id) => medications.get(id),
     ...(sink ? { sink } : {}),
+    ...(options.keepProblems ? { keepProblems: true } : {}),
   });
   return { history, issues: issues.all };
 }

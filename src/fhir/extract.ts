@@ -85,6 +85,17 @@ function codingsOf(concept: unknown, intern: Interner): Coding[] {
   return intern.keepCodingList(key, out);
 }
 
+/** The code of a CodeableConcept's first coding with a code (FHIR status concepts such as clinicalStatus). */
+function conceptCode(concept: unknown): string | undefined {
+  const coding = obj(concept)?.coding;
+  if (!Array.isArray(coding)) return undefined;
+  for (const item of coding) {
+    const code = str(obj(item)?.code);
+    if (code) return code;
+  }
+  return undefined;
+}
+
 function issue(ctx: ExtractContext, kind: Parameters<IssueLog['add']>[0]['kind'], resource: string, field: string, message: string): void {
   ctx.issues.add({ kind, file: ctx.file, line: ctx.line, resource, field, message });
 }
@@ -186,6 +197,15 @@ export function extractResource(r: Json, ctx: ExtractContext): Extracted | undef
   }
   const label = `${type}/${id}`;
   const { file, line } = ctx;
+  // Entered-in-error is the source saying "this never happened": ignored everywhere, training included.
+  if (str(r.status) === 'entered-in-error' || (type === 'Condition' && conceptCode(r.verificationStatus) === 'entered-in-error')) {
+    issue(ctx, 'entered-in-error', label, type === 'Condition' ? 'verificationStatus' : 'status', `${type} is marked entered-in-error`);
+    return undefined;
+  }
+  if (type === 'Condition' && conceptCode(r.verificationStatus) === 'refuted') {
+    issue(ctx, 'refuted', label, 'verificationStatus', 'Condition is refuted');
+    return undefined;
+  }
   switch (type) {
     case 'Medication': {
       const fact = extractMedication(r, ctx, Array.isArray(r.contained) ? (r.contained as Json[]) : undefined);
@@ -207,6 +227,8 @@ export function extractResource(r: Json, ctx: ExtractContext): Extracted | undef
       const start = str(period?.start);
       const end = str(period?.end);
       const cls = str(obj(r.class)?.code);
+      const status = str(r.status);
+      if (status) fact.status = ctx.intern.get(status);
       if (start) fact.start = start;
       if (end) fact.end = end;
       if (cls) fact.class = ctx.intern.get(cls);
@@ -240,6 +262,12 @@ export function extractResource(r: Json, ctx: ExtractContext): Extracted | undef
       if (type === 'Condition') {
         const abatement = str(r.abatementDateTime) ?? str(obj(r.abatementPeriod)?.end) ?? str(obj(r.abatementPeriod)?.start);
         if (abatement) fact.abatement = abatement;
+        // Any abatement[x] (a boolean, a string, an age) says the problem ended, even without a date.
+        if (abatement || r.abatementBoolean === true || str(r.abatementString) || obj(r.abatementAge) || obj(r.abatementRange)) fact.abated = true;
+        const clinical = conceptCode(r.clinicalStatus);
+        if (clinical) fact.clinicalStatus = ctx.intern.get(clinical);
+        const verification = conceptCode(r.verificationStatus);
+        if (verification) fact.verificationStatus = ctx.intern.get(verification);
       }
       return { type, patientId, fact };
     }
@@ -259,8 +287,9 @@ export function extractResource(r: Json, ctx: ExtractContext): Extracted | undef
         fact.codings = codingsOf(concept, ctx.intern);
         const text = medicationText(fact.codings, str(concept.text));
         if (text) fact.text = ctx.intern.get(text);
-        if (fact.codings.length === 0) {
-          issue(ctx, 'no-code', label, 'medicationCodeableConcept.coding', 'medicationCodeableConcept has no coding with a code');
+        // Text only (no coding): kept, so that a mapping matching by text can place it and coverage counts it.
+        if (fact.codings.length === 0 && !fact.text) {
+          issue(ctx, 'no-code', label, 'medicationCodeableConcept.coding', 'medicationCodeableConcept has neither a coding with a code nor text');
           return undefined;
         }
       } else if (ref) {

@@ -5,7 +5,7 @@ import type { LoadedMapping } from '../mapping/types.ts';
 import type { KindRules } from '../mapping/schema.ts';
 import type { CodedFact, FactSource, MedicationFact, MedicationRequestFact, PatientFacts } from './facts.ts';
 import type { IssueKind, IssueLog } from './issues.ts';
-import type { CodedEntry, Concept, ConceptKind, EncounterRecord, MedicationEntry, PatientHistory } from './types.ts';
+import type { CodedEntry, Concept, ConceptKind, EncounterRecord, MedicationEntry, PatientHistory, ProblemEntry } from './types.ts';
 
 /** Receives every diagnosis, procedure and medication occurrence placed in a history (coverage reports). */
 export interface OccurrenceSink {
@@ -18,6 +18,8 @@ export interface AssembleOptions {
   /** Separate Medication resources by id. */
   medication(id: string): MedicationFact | undefined;
   sink?: OccurrenceSink;
+  /** Keep every mapped Condition with its statuses as `history.problems` (serving: active problems as of now). */
+  keepProblems?: boolean;
 }
 
 interface PlacedEncounter {
@@ -117,6 +119,7 @@ export function assembleHistory(facts: PatientFacts, options: AssembleOptions): 
     if (enc.end && endMs === undefined) report('invalid-date', enc, label, 'period.end', `period.end '${enc.end}' is not a date (ignored)`);
     if (endMs === undefined || endMs < startMs) endMs = startMs;
     const record: EncounterRecord = { id: enc.id, start: enc.start, diagnoses: [], procedures: [], medications: [] };
+    if (enc.status) record.status = enc.status;
     if (enc.end && endMs !== startMs) record.end = enc.end;
     if (enc.class) record.class = enc.class;
     if (patient?.birthDate) {
@@ -209,6 +212,7 @@ export function assembleHistory(facts: PatientFacts, options: AssembleOptions): 
   const requests = [...facts.requests].sort((a, b) => (orderedAt(a) < orderedAt(b) ? -1 : orderedAt(a) > orderedAt(b) ? 1 : byId(a, b)));
 
   const seen = new Set<string>();
+  const problems: ProblemEntry[] = [];
   const rulesOf = (kind: 'diagnosis' | 'procedure'): KindRules => (kind === 'diagnosis' ? config.diagnoses : config.procedures);
   for (const fact of coded) {
     const type = fact.kind === 'diagnosis' ? 'Condition' : 'Procedure';
@@ -247,6 +251,19 @@ export function assembleHistory(facts: PatientFacts, options: AssembleOptions): 
     } else if (!origin && untilAbatement && rules.withoutEncounter === 'skip' && fact.encounter === undefined) {
       report('no-encounter', fact, label, 'encounter', 'no encounter reference');
     }
+    if (options.keepProblems && fact.kind === 'diagnosis') {
+      // A problem of the patient whether or not an encounter holds it: "now" may have no encounter at all.
+      const { entry } = codedEntryOf(fact);
+      if (entry) {
+        const problem: ProblemEntry = { ...entry, source: label };
+        if (fact.clinicalStatus) problem.clinicalStatus = fact.clinicalStatus;
+        if (fact.verificationStatus) problem.verificationStatus = fact.verificationStatus;
+        if (fact.date) problem.onset = fact.date;
+        if (fact.abatement) problem.abatement = fact.abatement;
+        if (fact.abated) problem.abated = true;
+        problems.push(problem);
+      }
+    }
     if (targets.length === 0) continue;
     const { entry, concept } = codedEntryOf(fact);
     sink?.occurrence(fact.kind, entry !== undefined, concept);
@@ -255,7 +272,10 @@ export function assembleHistory(facts: PatientFacts, options: AssembleOptions): 
       const tokens = fact.kind === 'diagnosis' ? enc.diagnosisTokens : enc.procedureTokens;
       if (tokens.has(entry.token)) continue;
       tokens.add(entry.token);
-      (fact.kind === 'diagnosis' ? enc.record.diagnoses : enc.record.procedures).push({ ...entry, source: label });
+      const placed: CodedEntry = { ...entry, source: label };
+      if (fact.clinicalStatus) placed.clinicalStatus = fact.clinicalStatus;
+      if (fact.abatement && fact.clinicalStatus && fact.clinicalStatus !== 'active') placed.abatement = fact.abatement;
+      (fact.kind === 'diagnosis' ? enc.record.diagnoses : enc.record.procedures).push(placed);
     }
   }
 
@@ -301,7 +321,7 @@ export function assembleHistory(facts: PatientFacts, options: AssembleOptions): 
     if (!enc) continue;
     const med = medicationOf(fact, label);
     if (!med) continue;
-    if (med.codings.length === 0 && med.ingredients.length === 0) {
+    if (med.codings.length === 0 && med.ingredients.length === 0 && !med.text) {
       report('no-code', fact, label, 'medication', 'the medication has no coding to map');
       continue;
     }
@@ -327,6 +347,7 @@ export function assembleHistory(facts: PatientFacts, options: AssembleOptions): 
     profile: { categorical: patient?.categorical ?? {} },
     encounters: ordered.map((e) => e.record),
   };
+  if (options.keepProblems) history.problems = problems;
   if (patient?.sex) history.profile.sex = patient.sex;
   if (patient?.birthDate) history.profile.birthDate = patient.birthDate;
   return history;

@@ -17,6 +17,8 @@ export interface PatientFact extends FactSource {
 
 export interface EncounterFact extends FactSource {
   id: string;
+  /** Encounter.status (planned, arrived, triaged, in-progress, onleave, finished, cancelled, ...). */
+  status?: string;
   start?: string;
   end?: string;
   class?: string;
@@ -31,6 +33,12 @@ export interface CodedFact extends FactSource {
   /** Onset (Condition) or performed (Procedure) date, for date attachment and until-abatement activity. */
   date?: string;
   abatement?: string;
+  /** Some abatement[x] is present (dated or not). */
+  abated?: boolean;
+  /** Condition.clinicalStatus code (active, recurrence, relapse, inactive, remission, resolved). */
+  clinicalStatus?: string;
+  /** Condition.verificationStatus code (refuted and entered-in-error never reach a fact). */
+  verificationStatus?: string;
   codings: Coding[];
   text?: string;
 }

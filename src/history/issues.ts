@@ -15,7 +15,9 @@ export type IssueKind =
   | 'no-encounter-at-date'
   | 'status-excluded'
   | 'class-excluded'
-  | 'encounter-excluded';
+  | 'encounter-excluded'
+  | 'entered-in-error'
+  | 'refuted';
 
 export const issueDescriptions: Record<IssueKind, string> = {
   'malformed-json': 'line is not a JSON object (skipped)',
@@ -33,6 +35,8 @@ export const issueDescriptions: Record<IssueKind, string> = {
   'status-excluded': 'status not counted by the mapping (skipped)',
   'class-excluded': 'encounter class not counted by the mapping (skipped)',
   'encounter-excluded': 'belongs to an encounter that was skipped (skipped with it)',
+  'entered-in-error': 'marked entered-in-error by the source (ignored everywhere)',
+  'refuted': 'condition whose verificationStatus is refuted (ignored everywhere)',
 };
 
 export interface ReadIssue {

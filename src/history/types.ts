@@ -16,6 +16,23 @@ export interface CodedEntry {
   concept: Concept;
   /** FHIR id of the source resource (Condition/…, Procedure/…), kept for reasonReference and explanations. */
   source?: string;
+  /** Condition.clinicalStatus when the source recorded one: a resolved condition is history, never "now". */
+  clinicalStatus?: string;
+  /** Condition abatement date, kept with an ended clinicalStatus: ended as of a date only if it abated by then. */
+  abatement?: string;
+}
+
+/**
+ * A Condition as a problem of the patient (not tied to one encounter's period): what "active problems as of a date"
+ * is computed from when no encounter is in progress (src/history/now.ts).
+ */
+export interface ProblemEntry extends CodedEntry {
+  clinicalStatus?: string;
+  verificationStatus?: string;
+  onset?: string;
+  abatement?: string;
+  /** Some abatement[x] is recorded (dated or not). */
+  abated?: boolean;
 }
 
 /** One medication order in a history: what was ordered and the labels the mapping gives it. */
@@ -30,6 +47,8 @@ export interface MedicationEntry {
 
 export interface EncounterRecord {
   id: string;
+  /** Encounter.status when the source recorded one. */
+  status?: string;
   /** ISO 8601 start; encounters are ordered by it. */
   start: string;
   end?: string;
@@ -55,4 +74,6 @@ export interface PatientHistory {
   profile: PatientProfile;
   /** Ordered by start time, oldest first. */
   encounters: EncounterRecord[];
+  /** Every mapped Condition of the patient with its statuses (kept when the reader is asked to: serving). */
+  problems?: ProblemEntry[];
 }

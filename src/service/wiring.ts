@@ -115,7 +115,8 @@ export async function historyPort(): Promise<HistoryBuilder> {
   const [{ historyFromResources }, { recordForEncounter }] = await Promise.all([import('../fhir/bundle-reader.ts'), import('../dataset/records.ts')]);
   return {
     historyFromResources: (resources, mapping, patientId) => {
-      const read = historyFromResources(resources, mapping, patientId);
+      // Problems with their statuses are kept: with no encounter in progress, "now" is the active problem list.
+      const read = historyFromResources(resources, mapping, patientId, undefined, { keepProblems: true });
       return { history: read.history, issues: read.issues };
     },
     recordForEncounter,

@@ -80,7 +80,8 @@ test('every kind of bad line is a counted skip with file, line and field', async
     'missing-date': 2,
     'encounter-excluded': 1,
     'no-encounter': 1,
-    'status-excluded': 1,
+    // m4 is entered-in-error: ignored everywhere, counted under its own kind (it was a status exclusion before).
+    'entered-in-error': 1,
   });
   const where = (kind: string) =>
     (read.issues.examples.get(kind as never) ?? []).map((i) => `${i.file}:${i.line}${i.field ? ` ${i.field}` : ''}`).sort();
@@ -99,7 +100,7 @@ test('every kind of bad line is a counted skip with file, line and field', async
   assert.deepEqual(where('missing-date'), ['export-1.ndjson:15 onset[x]', 'export-1.ndjson:9 period.start']);
   assert.deepEqual(where('encounter-excluded'), ['export-1.ndjson:10 encounter.reference']);
   assert.deepEqual(where('no-encounter'), ['export-1.ndjson:14 encounter']);
-  assert.deepEqual(where('status-excluded'), ['export-1.ndjson:18 status']);
+  assert.deepEqual(where('entered-in-error'), ['export-1.ndjson:18 status']);
   assert.match(read.issues.format().join('\n'), /malformed-json: 2 \(line is not a JSON object \(skipped\)\)\n  export-1\.ndjson:3: /);
 
   // What survives is still there: e1 with c1 (encounter) and c6 (attached by date) and m1.

@@ -7,9 +7,14 @@ export interface PatientSpec {
   id: string;
   birthDate?: string;
   gender?: Patient['gender'];
+  /** Problem-list Conditions (no encounter), with their statuses. */
+  problems?: Array<{ id: string; code: string; display: string; clinicalStatus?: string; verificationStatus?: string; onset?: string; abatement?: string }>;
   encounters: Array<{
     id: string;
     start: string;
+    end?: string;
+    /** Encounter.status; 'finished' when absent, null to leave it out. */
+    status?: Encounter['status'] | null;
     diagnoses?: Array<[code: string, display: string]>;
     procedures?: Array<[code: string, display: string]>;
     /** RxNorm orders at this encounter. */
@@ -22,16 +27,32 @@ export function patientResources(spec: PatientSpec): FhirResource[] {
   const out: FhirResource[] = [
     { resourceType: 'Patient', id: spec.id, gender: spec.gender ?? 'female', birthDate: spec.birthDate ?? '1950-03-01' } satisfies Patient,
   ];
+  const statusConcept = (system: string, code: string | undefined) => (code ? { coding: [{ system, code }] } : undefined);
+  for (const p of spec.problems ?? []) {
+    const clinicalStatus = statusConcept('http://terminology.hl7.org/CodeSystem/condition-clinical', p.clinicalStatus);
+    const verificationStatus = statusConcept('http://terminology.hl7.org/CodeSystem/condition-ver-status', p.verificationStatus);
+    out.push({
+      resourceType: 'Condition',
+      id: p.id,
+      subject,
+      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'problem-list-item' }] }],
+      ...(clinicalStatus ? { clinicalStatus } : {}),
+      ...(verificationStatus ? { verificationStatus } : {}),
+      ...(p.onset ? { onsetDateTime: p.onset } : {}),
+      ...(p.abatement ? { abatementDateTime: p.abatement } : {}),
+      code: { coding: [{ system: ICD10, code: p.code, display: p.display }] },
+    } satisfies Condition);
+  }
   for (const e of spec.encounters) {
     const encounter = { reference: `Encounter/${e.id}` };
     out.push({
       resourceType: 'Encounter',
       id: e.id,
-      status: 'finished',
+      ...(e.status === null ? {} : { status: e.status ?? 'finished' }),
       class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
       subject,
-      period: { start: e.start },
-    } satisfies Encounter);
+      period: { start: e.start, ...(e.end ? { end: e.end } : {}) },
+    } as Encounter);
     (e.diagnoses ?? []).forEach(([code, display], i) =>
       out.push({ resourceType: 'Condition', id: `${e.id}-dx${i}`, subject, encounter, code: { coding: [{ system: ICD10, code, display }] } } satisfies Condition),
     );

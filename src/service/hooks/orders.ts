@@ -10,6 +10,8 @@ export interface OrderedMedication {
   labels: string[];
   origin: 'draft' | 'active';
   selected: boolean;
+  /** No medication at all yet (an EHR's blank draft row): nothing to check and nothing to say about it. */
+  empty: boolean;
 }
 
 export interface DraftSet {
@@ -51,7 +53,8 @@ export function orderedMedication(
   resources: readonly FhirResource[],
 ): OrderedMedication {
   const { codings, display } = medicationCodings(request, resources);
-  return { ref, display: display ?? 'unnamed medication', labels: [...new Set(mapping.medicationLabels(codings))], origin, selected };
+  const empty = codings.length === 0 && !display;
+  return { ref, display: display ?? 'unnamed medication', labels: [...new Set(mapping.medicationLabels(codings))], origin, selected, empty };
 }
 
 /** Reads draftOrders and checks that every selection points at one of its entries. */

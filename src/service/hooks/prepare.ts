@@ -2,6 +2,7 @@
 import type { Bundle, FhirResource } from 'fhir/r4';
 import type { DatasetRecord } from '../../dataset/types.ts';
 import type { CodedEntry, EncounterRecord, PatientHistory } from '../../history/types.ts';
+import { placeNow, type NowBasis } from '../../history/now.ts';
 import type { LoadedMapping } from '../../mapping/types.ts';
 import { ServiceError, type CallContext, type HookRequest } from '../contracts.ts';
 import { keySpecs } from '../prefetch/keys.ts';
@@ -48,12 +49,16 @@ export interface HookDeps {
   fhirServerAllowed?: (url: string) => boolean;
   cardLog?: CardLog;
   options?: Partial<HookOptions>;
+  /** The instant "now" is placed at (active problems, in-progress encounters); the system clock when absent. */
+  clock?: () => Date;
 }
 
 export interface Prepared {
   patientId: string;
-  /** The encounter the orders belong to: given, or the most recent one; undefined when the patient has none. */
+  /** The encounter the orders belong to: the request's, or the one in progress; undefined when none is (src/history/now.ts). */
   encounterId?: string;
+  /** What "now" was built from, for the card's one line and for the rule that suggestions need a current picture. */
+  now: { basis: NowBasis; description: string; currentDiagnoses: number; currentProcedures: number };
   history: PatientHistory;
   encounter: EncounterRecord;
   record: DatasetRecord;
@@ -61,7 +66,7 @@ export interface Prepared {
   active: OrderedMedication[];
   /** Degraded optional data and other facts the clinician should know. */
   notes: string[];
-  /** Diagnosis token -> the Condition behind it (current encounter first) and its name. */
+  /** Current diagnosis token -> the Condition behind it and its name (never a finished encounter's or a resolved one). */
   conditions: Map<string, { reference: string; display?: string }>;
   /** Token -> display, for explanations. */
   names: Map<string, string>;
@@ -71,10 +76,6 @@ export function timeLeft(call: CallContext): void {
   if (call.signal.aborted || Date.now() >= call.deadline) {
     throw new ServiceError('timeout', 'the time budget of this call was spent before an answer could be computed');
   }
-}
-
-function sameId(recordId: string, id: string): boolean {
-  return recordId === id || recordId === `Encounter/${id}` || recordId.endsWith(`/Encounter/${id}`);
 }
 
 function conditionRef(entry: CodedEntry): string | undefined {
@@ -116,47 +117,45 @@ export async function prepare(
 
   const { history } = deps.history.historyFromResources(resolved.resources, deps.mapping, ctx.patientId);
   const notes = [...resolved.notes];
-  let index: number;
-  let encounterId: string | undefined;
-  if (ctx.encounterId) {
-    encounterId = ctx.encounterId;
-    index = history.encounters.findIndex((e) => sameId(e.id, ctx.encounterId!));
-    if (index < 0) notes.push(`Encounter/${ctx.encounterId} has no diagnoses or procedures in the data read; the prediction rests on earlier encounters and the profile`);
-  } else {
-    index = history.encounters.length - 1;
-    const last = history.encounters[index];
-    if (last) {
-      encounterId = last.id.replace(/^.*Encounter\//, '');
-      notes.push(`No encounterId in the request: used the most recent encounter (${last.start.slice(0, 10)})`);
-    } else {
-      notes.push('The patient has no encounter in the data read; the prediction rests on the profile only');
-    }
-  }
-  let working = history;
-  if (index < 0) {
-    // The ordering session is an encounter the data does not show (yet): score it as a new, empty one after the rest.
-    const encounter: EncounterRecord = { id: encounterId ?? 'current', start: new Date().toISOString(), diagnoses: [], procedures: [], medications: [] };
-    working = { ...history, encounters: [...history.encounters, encounter] };
-    index = working.encounters.length - 1;
-  }
+  const now = placeNow(history, { ...(ctx.encounterId ? { encounterId: ctx.encounterId } : {}), at: deps.clock?.() ?? new Date() });
+  const working = now.history;
+  const index = now.index;
+  const encounterId = now.encounterId;
   const encounter = working.encounters[index]!;
   const record = deps.history.recordForEncounter(working, index, deps.mapping);
 
   const lookup = [...resolved.resources, ...draftResources];
   const drafts = readDrafts(ctx.draftOrders, ctx.selections, deps.mapping, lookup);
   const active = activeMedications(resolved.resources, drafts, deps.mapping);
-  for (const d of drafts.medications) if (d.labels.length === 0) notes.push(`The draft order ${d.display} has no label in mapping ${deps.mapping.name}; it is not checked for interactions`);
+  notes.unshift(now.description);
+  const unresolved = drafts.medications.filter((d) => d.labels.length === 0 && !d.empty).map((d) => d.display);
+  if (unresolved.length > 0) {
+    notes.push(`Not recognised by mapping ${deps.mapping.name}, so not checked: ${[...new Set(unresolved)].join(', ')}`);
+  }
 
+  // Only current conditions may be given as the reason for an order; earlier ones only name tokens.
   const conditions = new Map<string, { reference: string; display?: string }>();
+  for (const d of now.current) {
+    const ref = conditionRef(d);
+    if (ref && !conditions.has(d.token)) conditions.set(d.token, { reference: ref, ...(d.concept.display ? { display: d.concept.display } : {}) });
+  }
   const names = new Map<string, string>();
   const ordered = [encounter, ...working.encounters.slice(0, index).reverse()];
   for (const e of ordered) {
-    for (const d of e.diagnoses) {
-      const ref = conditionRef(d);
-      if (ref && !conditions.has(d.token)) conditions.set(d.token, { reference: ref, ...(d.concept.display ? { display: d.concept.display } : {}) });
-      if (d.concept.display && !names.has(d.token)) names.set(d.token, d.concept.display);
-    }
+    for (const d of e.diagnoses) if (d.concept.display && !names.has(d.token)) names.set(d.token, d.concept.display);
     for (const p of e.procedures) if (p.concept.display && !names.has(p.token)) names.set(p.token, p.concept.display);
   }
-  return { patientId: ctx.patientId, ...(encounterId ? { encounterId } : {}), history: working, encounter, record, drafts, active, notes, conditions, names };
+  return {
+    patientId: ctx.patientId,
+    ...(encounterId ? { encounterId } : {}),
+    now: { basis: now.basis, description: now.description, currentDiagnoses: now.current.length, currentProcedures: encounter.procedures.length },
+    history: working,
+    encounter,
+    record,
+    drafts,
+    active,
+    notes,
+    conditions,
+    names,
+  };
 }

@@ -5,9 +5,12 @@ import { interactingOrders } from './interactions.ts';
 import type { CodeSubstitution } from './ports.ts';
 import type { HookDeps, HookOptions, Prepared } from './prepare.ts';
 
+/**
+ * Suggestions need a current clinical picture: a diagnosis or procedure of "now" (the current encounter or an active
+ * problem). History alone (finished encounters, resolved conditions) is not a reason to order anything today.
+ */
 export function hasClinicalInput(p: Prepared): boolean {
-  const r = p.record;
-  return r.diagnoses.length > 0 || r.procedures.length > 0 || r.history.some((v) => v.diagnoses.length + v.procedures.length + v.medications.length > 0);
+  return p.now.currentDiagnoses + p.now.currentProcedures > 0;
 }
 
 /**
@@ -104,7 +107,7 @@ export function select(p: Prepared, scored: ScoredRecord, deps: HookDeps, option
     }
     if (candidates.length >= options.maxSuggestions) continue;
     const contributions = topContributions(scored, index, options.topInputs).map((c) => ({ ...c, text: describeInput(c.input, p, deps) }));
-    const reasons = topContributions(scored, index, options.topReasons, ['diagnosis', 'history-diagnosis'])
+    const reasons = topContributions(scored, index, options.topReasons, ['diagnosis'])
       .map((c) => p.conditions.get(c.input.key))
       .filter((c): c is { reference: string; display?: string } => c !== undefined);
     const unique = [...new Map(reasons.map((r) => [r.reference, r])).values()];
