@@ -190,6 +190,12 @@ export function createApp(options: AppOptions): express.Express {
   for (const path of ['/healthz', '/readyz', '/metrics']) app.all(path, methodNotAllowed('GET'));
 
   app.get('/cds-services', ...(config.auth.protectDiscovery ? [authThen] : []), (_req, res) => {
+    // An empty list while the model loads would be cached by an EHR as "no services": say "not yet" instead.
+    if (options.services.length === 0 && !readiness.isReady()) {
+      res.status(503).set('Retry-After', '5').type('application/fhir+json');
+      res.send(JSON.stringify(operationOutcome('error', 'transient', `the services are starting: ${readiness.reasons().join('; ')}`)));
+      return;
+    }
     res.json({ services: options.services.map(discoveryEntry) });
   });
   app.all('/cds-services', methodNotAllowed('GET'));

@@ -69,6 +69,8 @@ export const ServiceConfigSchema = z
         swapGraceMs: z.number().int().positive().default(30_000),
         /** Score vectors kept (per worker and model; 64 floats each, an explanation one per occluded input); 0: off. */
         scoreCacheSize: z.number().int().min(0).max(1_000_000).default(20_000),
+        /** Serve a model whose training mapping differs from `mapping` (logged at error level and counted). Never by default. */
+        allowMappingMismatch: z.boolean().default(false),
       })
       .strict()
       .default({}),
@@ -203,6 +205,7 @@ const ENV: Array<{ name: string; path: string[]; as: 'string' | 'int' | 'bool' |
   { name: 'LEADER_CDS_MODEL_REGISTRY', path: ['model', 'registry'], as: 'string' },
   { name: 'LEADER_CDS_SCORE_CACHE_SIZE', path: ['model', 'scoreCacheSize'], as: 'int' },
   { name: 'LEADER_CDS_REDIS_URL', path: ['model', 'redis'], as: 'string' },
+  { name: 'LEADER_CDS_ALLOW_MAPPING_MISMATCH', path: ['model', 'allowMappingMismatch'], as: 'bool' },
   { name: 'LEADER_CDS_MAPPING', path: ['mapping', 'path'], as: 'string' },
   { name: 'LEADER_CDS_AUTH_MODE', path: ['auth', 'mode'], as: 'string' },
   { name: 'LEADER_CDS_AUTH_FORCE_DISABLED', path: ['auth', 'forceDisabled'], as: 'bool' },

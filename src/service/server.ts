@@ -37,7 +37,10 @@ export interface RunningService {
   sharedState: SharedState;
   auth: Authenticator;
   logger: Logger;
-  /** Resolves once the handlers are loaded (or failed to load: see readiness). */
+  /**
+   * Resolves once the handlers are loaded; rejects when the first load fails (a broken mapping, a model that cannot
+   * load or does not match the mapping): a service that cannot answer must not stay up looking healthy.
+   */
   loaded: Promise<void>;
   /** Follows registry promotions when the model comes from the registry. */
   hotSwap?: ModelHotSwap;
@@ -149,9 +152,12 @@ export async function startService(config: ServiceConfig, options: StartOptions 
     },
     (err: unknown) => {
       readiness.markFailed('model', err instanceof Error ? err.message : String(err));
-      logger.error({ err }, 'hook services failed to load; /readyz stays 503');
+      logger.error({ err }, 'hook services failed to load at start');
+      throw err;
     },
   );
+  // Callers that only shut down must not see an unhandled rejection; `serve` awaits `loaded` and exits on it.
+  loaded.catch(() => undefined);
 
   const shutdown = createShutdown({
     server,

@@ -14,6 +14,7 @@ import type { CodeSubstitution, HistoryBuilder, LabelInfo, MedicationModel, Reco
 import type { SessionMemory } from './hooks/session-store.ts';
 import { hookMetricsPort } from './ops/hook-metrics.ts';
 import { ScoreCache } from './score-cache.ts';
+import { checkModelMapping, ModelMappingMismatch } from './model-mapping.ts';
 import type { ServiceMetrics } from './ops/metrics.ts';
 
 export interface WiringDeps {
@@ -149,9 +150,20 @@ export async function loadModelServices(deps: WiringDeps, modelDir: string): Pro
     { model: runtime.manifest.modelVersion, modelDir, mapping: mapping.name, labels: runtime.labels.length, provider: runtime.provider },
     'model and mapping loaded',
   );
+  const check = checkModelMapping(runtime.manifest, mapping);
+  for (const note of check.notes) logger.info({ model: runtime.manifest.modelVersion, mapping: mapping.name }, note);
+  if (check.mismatches.length > 0) {
+    if (!config.model.allowMappingMismatch) {
+      await runtime.close();
+      throw new ModelMappingMismatch(check.mismatches);
+    }
+    deps.metrics.mappingMismatchForced.inc({ model: runtime.manifest.modelVersion });
+    logger.error(
+      { model: runtime.manifest.modelVersion, mapping: mapping.name, mismatches: check.mismatches },
+      'SERVING A MODEL TRAINED ON ANOTHER MAPPING (model.allowMappingMismatch: true): its cards rest on whatever codes happen to overlap',
+    );
+  }
   await warmUp(runtime);
-  if (runtime.manifest.labelSpace !== undefined && runtime.manifest.labelSpace !== mapping.labelSpace)
-    logger.warn({ model: runtime.manifest.labelSpace, mapping: mapping.labelSpace }, 'the model and the mapping use different label spaces');
   const metricsPort = hookMetricsPort(deps.metrics);
   const size = config.model.scoreCacheSize;
   const scoreCache = size > 0 ? new ScoreCache(size, (hit) => deps.metrics.scoreCache.inc({ result: hit ? 'hit' : 'miss' })) : undefined;

@@ -64,16 +64,19 @@ describe('the running service', () => {
     }
   });
 
-  it('stays up but not ready when the handlers fail to load, saying why', async () => {
+  it('does not pretend to be ready when the handlers fail to load at start: `loaded` rejects saying why', async () => {
     const config = loadConfig({ env: { PORT: '0', HOST: '127.0.0.1', LEADER_CDS_FEEDBACK_DB: path.join(dir, 'fb2.sqlite'), LEADER_CDS_MODEL_DIR: path.join(dir, 'no-model') } });
     const lines: string[] = [];
     const running = await startService(config, { logger: quietLogger(lines), defaultMetrics: false });
     try {
-      await running.loaded;
+      await assert.rejects(running.loaded, /no-model/);
       const res = await fetch(`${running.url}/readyz`);
       assert.equal(res.status, 503);
       const body = (await res.json()) as { issue: Array<{ diagnostics: string }> };
       assert.match(body.issue[0]!.diagnostics, /no-model/);
+      // Discovery never lists no services: an EHR could cache that.
+      const discovery = await fetch(`${running.url}/cds-services`);
+      assert.equal(discovery.status, 503);
       const call = await fetch(`${running.url}/cds-services/leader-order-select`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(orderSelectRequest()) });
       assert.ok([404, 503].includes(call.status));
     } finally {

@@ -49,6 +49,14 @@ async function serve(opts: { config?: string; port?: string }): Promise<void> {
       throw new CliError(`feedback database ${config.feedback.db}: cannot open it (${code})`, 2);
     throw err;
   }
+  try {
+    await running.loaded;
+  } catch (err) {
+    // Start-up errors end the process (readiness is for hot swaps): an EHR must not see a healthy service with no hooks.
+    await running.shutdown();
+    if (cluster.isWorker) cluster.worker?.disconnect();
+    throw new CliError(`cannot serve: ${err instanceof Error ? err.message : String(err)}`, 2);
+  }
   const stopSignals = onSignals(running.shutdown, running.logger);
   await new Promise<void>((resolve) => running.server.once('close', () => resolve()));
   await running.shutdown();

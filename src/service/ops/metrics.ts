@@ -32,6 +32,8 @@ export interface ServiceMetrics {
   readonly scoreCache: Counter<'result'>;
   /** Unseen codes a suggestion card said were read as known ones (kind only, never the codes). */
   readonly codeSubstitutions: Counter<'hook' | 'kind'>;
+  /** Models loaded although their training mapping differs from the served one (model.allowMappingMismatch). */
+  readonly mappingMismatchForced: Counter<'model'>;
 }
 
 // Sub-millisecond model work and 300 ms budgets in one histogram: fine buckets at the low end.
@@ -123,6 +125,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Servi
       name: 'leader_cds_code_substitutions_total',
       help: 'Unseen diagnosis and procedure codes shown on suggestion cards as read as the nearest known code (the model directory code map)',
       labelNames: ['hook', 'kind'],
+      registers,
+    }),
+    mappingMismatchForced: new Counter({
+      name: 'leader_cds_model_mapping_mismatch_forced_total',
+      help: 'Models loaded although their training mapping differs from the served mapping (model.allowMappingMismatch: true)',
+      labelNames: ['model'],
       registers,
     }),
     authFailures: new Counter({
