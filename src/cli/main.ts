@@ -21,6 +21,7 @@ const areas: Record<string, () => Promise<{ register: Register }>> = {
   models: () => import('./commands/models.ts'),
   retrain: () => import('./commands/retrain.ts'),
   worker: () => import('./commands/retrain.ts'),
+  shadow: () => import('./commands/shadow.ts'),
 };
 
 async function registerAreas(program: Command, command: string | undefined): Promise<void> {
