@@ -19,7 +19,7 @@ import { createLogger } from '../../src/service/ops/logger.ts';
 import { createMetrics, type ServiceMetrics } from '../../src/service/ops/metrics.ts';
 import { loadModelServices } from '../../src/service/wiring.ts';
 import { generatePatients } from '../../src/synth/generator.ts';
-import { writeCodeMap } from '../../src/teacher/code-map.ts';
+import { writeCodeMap } from '../../src/model/runtime/code-map.ts';
 import { buildTestApp, fullPrefetchOrderSelect as callFor, type TestApp } from './http-fixture.ts';
 
 const demo = path.join(projectRoot, 'models/demo');

@@ -9,7 +9,7 @@ import { StudentRuntime } from '../../src/model/runtime/session.ts';
 import { projectRoot } from '../../src/service/config.ts';
 import type { MedicationModel } from '../../src/service/hooks/ports.ts';
 import { modelPort } from '../../src/service/wiring.ts';
-import { CodeMap } from '../../src/teacher/code-map.ts';
+import { CodeMap } from '../../src/model/runtime/code-map.ts';
 
 const dir = path.join(projectRoot, 'models/demo');
 const skip = existsSync(path.join(dir, 'manifest.json')) ? false : 'models/demo is absent (npm run demo-model builds it)';

@@ -4,7 +4,7 @@ import type { DatasetRecord } from '../../src/dataset/types.ts';
 import { occlusionInputs, scoreRecord, withOcclusion } from '../../src/service/cards/explain.ts';
 import { recordKey, ScoreCache } from '../../src/service/score-cache.ts';
 import type { RecordScores } from '../../src/service/hooks/ports.ts';
-import { CodeMap } from '../../src/teacher/code-map.ts';
+import { CodeMap } from '../../src/model/runtime/code-map.ts';
 import { FixtureModel } from '../support/hooks-model.ts';
 
 /** The fixture model behind a real code map: icd10:I119, which it never saw, is read as icd10:I10. */

@@ -10,7 +10,7 @@ import { after, test } from 'node:test';
 import type { Dataset, DatasetRecord } from '../../src/dataset/types.ts';
 import { ModelLoadError } from '../../src/model/runtime/errors.ts';
 import { StudentRuntime } from '../../src/model/runtime/session.ts';
-import { CODE_MAP_FILE, CodeMap, type CodeMapFile } from '../../src/teacher/code-map.ts';
+import { CODE_MAP_FILE, CodeMap, type CodeMapFile } from '../../src/model/runtime/code-map.ts';
 import { writeDatasetFile } from './fixtures.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -1,7 +1,7 @@
 // `leader-cds prompt` (the LEADER prompt of one encounter) and `leader-cds teacher train|predict`.
 import type { Command } from 'commander';
 import type { Dataset, DatasetRecord } from '../../dataset/types.ts';
-import type { CodeMapEntry } from '../../teacher/code-map.ts';
+import type { CodeMapEntry } from '../../model/runtime/code-map.ts';
 import { CliError } from '../errors.ts';
 import { numberOption } from '../options.ts';
 
@@ -446,7 +446,7 @@ async function mapCodes(opts: MapCodesCliOptions): Promise<void> {
       }));
       let mapFile: string | undefined;
       if (opts.writeMap) {
-        const { writeCodeMap } = await import('../../teacher/code-map.ts');
+        const { writeCodeMap } = await import('../../model/runtime/code-map.ts');
         // One entry per unseen code: the embedder is deterministic, so every record maps it the same way.
         const entries = new Map<string, CodeMapEntry>();
         for (const r of results) {

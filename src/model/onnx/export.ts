@@ -3,33 +3,12 @@
 // [sets, codes] and the slot index [batch, visits]; all dimensions but the profile width are dynamic.
 // Masks are derived inside the graph from index != 0.
 import type { StudentConfig } from '../student/config.ts';
-import { MASK_BIAS } from '../student/model.ts';
+import { MASK_BIAS } from '../contract.ts';
 import { SET_KINDS, WIDE_TABLES, type WeightMap } from '../student/weights.ts';
 import { float, GraphBuilder, int, ints } from './graph-builder.ts';
 
-export const INPUT_NAMES = [
-  'diagnosis_codes',
-  'diagnosis_slots',
-  'procedure_codes',
-  'procedure_slots',
-  'medication_codes',
-  'medication_slots',
-  'profile',
-] as const;
-
-/** Input signatures, as the manifest records them. */
-export function inputSpecs(profileFields: number): Array<{ name: (typeof INPUT_NAMES)[number]; type: 'int64'; shape: Array<number | string> }> {
-  return [
-    { name: 'diagnosis_codes', type: 'int64', shape: ['diagnosis_sets', 'diagnosis_width'] },
-    { name: 'diagnosis_slots', type: 'int64', shape: ['batch', 'visits'] },
-    { name: 'procedure_codes', type: 'int64', shape: ['procedure_sets', 'procedure_width'] },
-    { name: 'procedure_slots', type: 'int64', shape: ['batch', 'visits'] },
-    { name: 'medication_codes', type: 'int64', shape: ['medication_sets', 'medication_width'] },
-    { name: 'medication_slots', type: 'int64', shape: ['batch', 'history'] },
-    { name: 'profile', type: 'int64', shape: ['batch', profileFields] },
-  ];
-}
-export const OUTPUT_NAMES = ['probabilities', 'feature'] as const;
+// Names, signatures and constants shared with the runtime live in the dependency-free contract.
+export { INPUT_NAMES, OUTPUT_NAMES, inputSpecs } from '../contract.ts';
 
 export interface ExportInfo {
   config: StudentConfig;

@@ -8,7 +8,8 @@ import { WIDE_TABLES } from './weights.ts';
 export type ParamTensors = Map<string, tf.Tensor>;
 
 /** Additive attention bias for padded keys: finite so that a fully padded set gives no NaN (its output is masked out later). */
-export const MASK_BIAS = -1e9;
+export { MASK_BIAS } from '../contract.ts';
+import { MASK_BIAS } from '../contract.ts';
 
 export interface SetTensors {
   codes: tf.Tensor;

@@ -11,7 +11,7 @@ export interface LabelInfo {
   orderable?: Orderable;
 }
 
-/** A code the model never saw, read as the known code the model directory's code map gives (src/teacher/code-map.ts). */
+/** A code the model never saw, read as the known code the model directory's code map gives (src/model/runtime/code-map.ts). */
 export interface CodeSubstitution {
   kind: 'diagnosis' | 'procedure';
   /** `current` or the earlier encounter's id. */

@@ -5,7 +5,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import type { DatasetRecord } from '../dataset/types.ts';
+import type { DatasetRecord } from '../../dataset/types.ts';
 
 export const CODE_MAP_FILE = 'code-map.json';
 
