@@ -45,6 +45,7 @@ export class DatasetWriter {
       format: 'leader-dataset',
       version: 1,
       mapping: header.mapping,
+      ...(header.mappingFingerprint ? { mappingFingerprint: header.mappingFingerprint } : {}),
       labelSpace: header.labelSpace,
       createdAt: header.createdAt ?? new Date().toISOString(),
     };
@@ -112,7 +113,7 @@ export class DatasetWriter {
 
 export async function writeDataset(
   path: string,
-  header: { mapping: string; labelSpace: string; createdAt?: string },
+  header: { mapping: string; mappingFingerprint?: string; labelSpace: string; createdAt?: string },
   records: Iterable<DatasetRecord> | AsyncIterable<DatasetRecord>,
   names: ReadonlyMap<string, string> | Record<string, string>,
   skippedEncounters: Record<string, number> = {},
@@ -128,6 +129,7 @@ const HeaderLine = z.object({
   format: z.literal('leader-dataset'),
   version: z.literal(1),
   mapping: z.string(),
+  mappingFingerprint: z.string().optional(),
   labelSpace: z.string(),
   createdAt: z.string(),
 });

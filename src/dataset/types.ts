@@ -37,6 +37,8 @@ export interface DatasetHeader {
   format: 'leader-dataset';
   version: 1;
   mapping: string;
+  /** What the mapping's tokens and labels mean (src/mapping/fingerprint.ts); absent in files written before it was kept. */
+  mappingFingerprint?: string;
   labelSpace: string;
   createdAt: string;
 }
