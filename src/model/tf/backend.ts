@@ -94,7 +94,8 @@ async function loadNative(): Promise<{ gpu: boolean }> {
       const specifier: string = pkg;
       await import(specifier);
     } catch (err) {
-      reasons.push(`${pkg} not loadable (${firstLine(err)})`);
+      // An opt-in extra (README, "Optional extras"): on a GPU machine, `npm install --no-save @tensorflow/tfjs-node-gpu@4.22`.
+      reasons.push(`${pkg} not loadable (${firstLine(err)}; an opt-in extra: npm install --no-save ${pkg}@4.22)`);
       continue;
     }
     if (tf.findBackendFactory('tensorflow') === null) {
