@@ -4,6 +4,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { CdsService } from './contracts.ts';
+import { prefetchTemplates, type PrefetchKey } from './prefetch/keys.ts';
+
+/** Hooks this product's handlers answer; their prefetch templates must be exactly the ones the handlers read. */
+export const HANDLED_HOOKS: ReadonlySet<string> = new Set(['order-select', 'order-sign']);
 
 // Prefetch tokens the spec allows: top-level context fields and the user shortcuts.
 const TOKEN = /\{\{\s*(context\.[A-Za-z][A-Za-z0-9]*|userPractitionerId|userPractitionerRoleId|userPatientId|userRelatedPersonId)\s*\}\}/g;
@@ -24,6 +28,11 @@ export const ServiceDefinitionSchema = z
       )
       .optional(),
     usageRequirements: z.string().min(1).optional(),
+    /**
+     * `live`: cards as designed. `shadow`: safety warnings only; what would have been suggested is recorded for
+     * `leader-cds shadow report` (docs/shadow-mode.md). Not part of discovery.
+     */
+    mode: z.enum(['live', 'shadow']).default('live'),
   })
   .strict();
 
@@ -59,6 +68,14 @@ export function loadServiceDefinitions(dir: string): ServiceDefinition[] {
         `service definition ${file}: ${result.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ')}`,
       );
     if (out.some((d) => d.id === result.data.id)) throw new DefinitionError(`service definition ${file}: duplicate id ${result.data.id}`);
+    // Checked at start: a template the handlers do not read would be fetched twice, or never used.
+    if (HANDLED_HOOKS.has(result.data.hook)) {
+      for (const [key, template] of Object.entries(result.data.prefetch ?? {})) {
+        const ours = prefetchTemplates[key as PrefetchKey];
+        if (ours === undefined) throw new DefinitionError(`service definition ${file}: prefetch key '${key}' is not one the handlers read (${Object.keys(prefetchTemplates).join(', ')})`);
+        if (ours !== template) throw new DefinitionError(`service definition ${file}: prefetch '${key}' is '${template}', the handlers expect '${ours}'`);
+      }
+    }
     out.push(result.data);
   }
   return out;

@@ -89,3 +89,24 @@ describe('model and mapping at start', () => {
     }
   });
 });
+
+describe('service definitions: one loader, checked at start', () => {
+  it('a prefetch template the handlers do not read, or an unknown mode, fails at load naming the file', async () => {
+    const { loadServiceDefinitions } = await import('../../src/service/definitions.ts');
+    const defs = path.join(dir, 'defs');
+    const { mkdirSync, copyFileSync } = await import('node:fs');
+    mkdirSync(defs, { recursive: true });
+    for (const f of ['order-select.json', 'order-sign.json']) copyFileSync(path.join(projectRoot, 'cds-hooks', f), path.join(defs, f));
+    assert.deepEqual(loadServiceDefinitions(defs).map((d) => d.mode), ['live', 'live']);
+    const file = path.join(defs, 'order-select.json');
+    const def = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...def, mode: 'shadow' }));
+    assert.deepEqual(loadServiceDefinitions(defs).map((d) => d.mode), ['shadow', 'live']);
+    writeFileSync(file, JSON.stringify({ ...def, mode: 'silent' }));
+    assert.throws(() => loadServiceDefinitions(defs), /order-select\.json: mode/);
+    writeFileSync(file, JSON.stringify({ ...def, prefetch: { ...def.prefetch, conditions: 'Condition?patient={{context.patientId}}&clinical-status=active' } }));
+    assert.throws(() => loadServiceDefinitions(defs), /order-select\.json: prefetch 'conditions' is .*the handlers expect/);
+    writeFileSync(file, JSON.stringify({ ...def, prefetch: { ...def.prefetch, labs: 'Observation?patient={{context.patientId}}' } }));
+    assert.throws(() => loadServiceDefinitions(defs), /prefetch key 'labs' is not one the handlers read/);
+  });
+});

@@ -51,6 +51,8 @@ export interface HookDeps {
   options?: Partial<HookOptions>;
   /** The instant "now" is placed at (active problems, in-progress encounters); the system clock when absent. */
   clock?: () => Date;
+  /** The service's mode (its definition's `mode`): `shadow` shows safety warnings only and records suggestions. */
+  mode?: 'live' | 'shadow';
 }
 
 export interface Prepared {
