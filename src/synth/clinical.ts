@@ -4,8 +4,24 @@
 // at earlier encounters, so that models using history and interactions of inputs have something to find.
 import type { DiagnosisCode, Drug, ProcedureCode } from './facts.ts';
 import type { Rng } from './random.ts';
+import { isReasonName, REASON_RULES, type ReasonContext } from './reasons/index.ts';
+import {
+  ACE,
+  ARB,
+  CHRONIC_CODE,
+  DAY_MS,
+  NSAIDS,
+  PatientState,
+  STATINS,
+  ANTIBIOTICS,
+  anyDrug,
+  give,
+  type ActiveCondition,
+  type Chronic,
+  type Draft,
+} from './state.ts';
 
-export const DAY_MS = 86_400_000;
+export { DAY_MS };
 const YEAR_MS = 365.25 * DAY_MS;
 /** First encounters fall in [2012-01-01, 2023-07-01). */
 const FIRST_START = Date.UTC(2012, 0, 1);
@@ -60,85 +76,10 @@ export interface SimPatient {
   encounters: SimEncounter[];
 }
 
-/** Chronic condition families; each maps to the code recorded at onset and repeated later. */
-type Chronic =
-  | 'htn' | 'dm2' | 'dm1' | 'hld' | 'cad' | 'af' | 'hf' | 'ckd3' | 'ckd4' | 'ckd5' | 'esrd' | 'copd' | 'asthma'
-  | 'hypothyroid' | 'hyperthyroid' | 'depression' | 'anxiety' | 'insomnia' | 'schizophrenia' | 'bipolar' | 'adhd'
-  | 'epilepsy' | 'migraine' | 'alzheimer' | 'gout' | 'oa' | 'ra' | 'osteoporosis' | 'gerd' | 'bph' | 'glaucoma'
-  | 'ida' | 'smoker' | 'alcohol' | 'opioid' | 'obesity' | 'osa' | 'oldMi' | 'strokeHx' | 'vteHx' | 'exSmoker';
-
-const CHRONIC_CODE: Record<Chronic, DiagnosisCode> = {
-  htn: 'I10', dm2: 'E11.9', dm1: 'E10.9', hld: 'E78.5', cad: 'I25.10', af: 'I48.91', hf: 'I50.22',
-  ckd3: 'N18.30', ckd4: 'N18.4', ckd5: 'N18.5', esrd: 'N18.6', copd: 'J44.9', asthma: 'J45.909',
-  hypothyroid: 'E03.9', hyperthyroid: 'E05.90', depression: 'F32.9', anxiety: 'F41.1', insomnia: 'G47.00',
-  schizophrenia: 'F20.9', bipolar: 'F31.9', adhd: 'F90.9', epilepsy: 'G40.909', migraine: 'G43.909',
-  alzheimer: 'G30.9', gout: 'M10.9', oa: 'M19.90', ra: 'M06.9', osteoporosis: 'M81.0', gerd: 'K21.9',
-  bph: 'N40.0', glaucoma: 'H40.9', ida: 'D50.9', smoker: 'F17.210', alcohol: 'F10.20', opioid: 'F11.20',
-  obesity: 'E66.9', osa: 'G47.33', oldMi: 'I25.2', strokeHx: 'Z86.73', vteHx: 'Z86.718', exSmoker: 'Z87.891',
-};
 
 const CKD_STAGES: Chronic[] = ['ckd3', 'ckd4', 'ckd5', 'esrd'];
 
-interface ActiveCondition {
-  record: SimCondition;
-  /** Stable per-patient variant draws (e.g. paroxysmal vs unspecified AF), so coding stays consistent. */
-  variant: number;
-}
 
-/** Everything the model remembers about a patient between encounters. */
-class PatientState {
-  readonly active = new Map<Chronic, ActiveCondition>();
-  /** Current home medications by therapeutic role; a role keeps its drug while it stays allowed. */
-  readonly regimen = new Map<string, Drug>();
-  aceIntolerant = false;
-  statinIntolerant = false;
-  sulfonylureaHypo = false;
-  penicillinAllergy = false;
-  giBleedHistory = false;
-  anticoagHoldUntil = 0;
-  /** End of temporary anticoagulation after VTE (ms), 0 when none. */
-  vteAnticoagUntil = 0;
-  /** End of dual antiplatelet therapy after a coronary event (ms). */
-  daptUntil = 0;
-  dm2Uncontrolled = false;
-  pregnancyStartMs = 0;
-  pregnancyGdm = false;
-  pregnancyHtn = false;
-  lastEncounterDrugs = new Set<Drug>();
-  /** Per-patient propensity to get a second antihypertensive, an NSAID, etc.; fixed for the patient. */
-  readonly trait: Record<string, number> = {};
-
-  constructor(readonly patient: SimPatient, private readonly rng: Rng) {}
-
-  has(c: Chronic): boolean {
-    return this.active.has(c);
-  }
-
-  trait01(name: string): number {
-    let v = this.trait[name];
-    if (v === undefined) {
-      v = this.rng.next();
-      this.trait[name] = v;
-    }
-    return v;
-  }
-
-  ckdStage(): number {
-    if (this.has('esrd')) return 6;
-    if (this.has('ckd5')) return 5;
-    if (this.has('ckd4')) return 4;
-    if (this.has('ckd3')) return 3;
-    return 0;
-  }
-
-  pregnant(atMs: number): boolean {
-    return this.pregnancyStartMs > 0 && atMs >= this.pregnancyStartMs && atMs < this.pregnancyStartMs + 287 * DAY_MS;
-  }
-
-  anticoagulated(): boolean {
-    return this.regimen.has('anticoag');
-  }
-}
 
 function ageAt(p: SimPatient, ms: number): number {
   return (ms - p.birthMs) / YEAR_MS;
@@ -215,18 +156,6 @@ interface Reason {
   classes: readonly [number, number, number];
 }
 
-const anyDrug = (s: PatientState, drugs: readonly Drug[]): boolean => {
-  for (const d of s.regimen.values()) if (drugs.includes(d)) return true;
-  return false;
-};
-const NSAIDS: readonly Drug[] = ['naproxen', 'ibuprofen', 'celecoxib', 'ketorolac'];
-const ACE: readonly Drug[] = ['lisinopril', 'enalapril', 'ramipril'];
-const ARB: readonly Drug[] = ['losartan', 'valsartan'];
-const STATINS: readonly Drug[] = ['atorvastatin', 'simvastatin', 'rosuvastatin', 'pravastatin'];
-const ANTIBIOTICS: readonly Drug[] = [
-  'amoxicillin', 'cephalexin', 'cefazolin', 'ceftriaxone', 'azithromycin', 'clindamycin', 'ciprofloxacin',
-  'levofloxacin', 'doxycycline', 'vancomycin', 'metronidazole', 'nitrofurantoin',
-];
 
 const REASONS: Reason[] = [
   { name: 'followup', classes: [0, 0, 1], weight: (s) => (s.active.size > 0 ? 0.3 : 0.05) },
@@ -385,23 +314,8 @@ function progress(s: PatientState, rng: Rng, t: number, years: number): void {
   }
 }
 
-interface Draft {
-  conditions: SimCondition[];
-  procedures: ProcedureCode[];
-  acute: Array<{ drug: Drug; reason?: number }>;
-  /** Home-medication roles not given at this encounter (held). */
-  held: Set<string>;
-  extraDays: number;
-}
 
-function acuteDx(d: Draft, code: DiagnosisCode, startMs: number): number {
-  d.conditions.push({ code, kind: 'acute', onsetMs: startMs });
-  return d.conditions.length - 1;
-}
 
-function give(d: Draft, drug: Drug, reason?: number): void {
-  d.acute.push(reason === undefined ? { drug } : { drug, reason });
-}
 
 function buildEncounter(s: PatientState, rng: Rng, index: number, startMs0: number): SimEncounter {
   // Start at a plausible time of day.
@@ -790,496 +704,31 @@ function chooseRasStable(s: PatientState, allowed: readonly Drug[]): Drug {
 // What happens for each reason
 
 function applyReason(reason: string, cls: EncounterClass, s: PatientState, rng: Rng, d: Draft, t: number, age: number, gestWeeks: number): void {
-  const child = age < 18;
-  const imp = cls === 'IMP';
-  const penAllergy = s.penicillinAllergy;
+  if (!isReasonName(reason)) throw new Error(`unknown encounter reason ${reason}`);
   const pregnant = gestWeeks > 0;
-  const analgesic = (dx: number, strong: boolean): void => {
-    const nsaidOk = !s.anticoagulated() && !s.giBleedHistory && s.ckdStage() === 0 && !s.has('hf') && !pregnant && age < 80;
-    if (strong && !s.has('opioid')) give(d, rng.weighted<Drug>([['morphine', 0.35], ['hydromorphone', 0.35], ['oxycodone', 0.3]]), dx);
-    else if (strong) give(d, 'ketorolac', dx);
-    if (nsaidOk && rng.chance(0.6)) give(d, age < 12 || rng.chance(0.6) ? 'ibuprofen' : 'naproxen', dx);
-    else give(d, 'acetaminophen', dx);
+  const context: ReasonContext = {
+    reason,
+    cls,
+    s,
+    rng,
+    d,
+    t,
+    age,
+    gestWeeks,
+    child: age < 18,
+    imp: cls === 'IMP',
+    penAllergy: s.penicillinAllergy,
+    pregnant,
+    analgesic: (dx: number, strong: boolean): void => {
+      const nsaidOk = !s.anticoagulated() && !s.giBleedHistory && s.ckdStage() === 0 && !s.has('hf') && !pregnant && age < 80;
+      if (strong && !s.has('opioid')) give(d, rng.weighted<Drug>([['morphine', 0.35], ['hydromorphone', 0.35], ['oxycodone', 0.3]]), dx);
+      else if (strong) give(d, 'ketorolac', dx);
+      if (nsaidOk && rng.chance(0.6)) give(d, age < 12 || rng.chance(0.6) ? 'ibuprofen' : 'naproxen', dx);
+      else give(d, 'acetaminophen', dx);
+    },
   };
-  switch (reason) {
-    case 'followup':
-      return;
-    case 'pneumonia': {
-      const dx = acuteDx(d, 'J18.9', t);
-      d.procedures.push('BW03ZZZ');
-      if (imp) {
-        if (penAllergy && rng.chance(0.7)) give(d, 'levofloxacin', dx);
-        else {
-          give(d, 'ceftriaxone', dx);
-          give(d, 'azithromycin', dx);
-        }
-        if (rng.chance(0.08)) {
-          const rf = acuteDx(d, 'J96.01', t);
-          d.procedures.push('0BH17EZ', rng.chance(0.6) ? '5A1945Z' : '5A1955Z');
-          give(d, 'propofol', rf);
-          give(d, 'fentanyl', rf);
-          give(d, 'pantoprazole', rf);
-          d.extraDays += 5;
-        }
-        if (rng.chance(0.05)) d.procedures.push('0W9930Z');
-      } else if (child) give(d, penAllergy ? 'azithromycin' : 'amoxicillin', dx);
-      else give(d, penAllergy ? 'doxycycline' : rng.weighted<Drug>([['amoxicillin', 0.45], ['doxycycline', 0.35], ['azithromycin', 0.2]]), dx);
-      return;
-    }
-    case 'uti': {
-      const dx = acuteDx(d, 'N39.0', t);
-      if (imp) give(d, 'ceftriaxone', dx);
-      else if (child || s.ckdStage() >= 3) give(d, 'cephalexin', dx);
-      else if (s.patient.sex === 'female') give(d, rng.chance(0.8) ? 'nitrofurantoin' : 'cephalexin', dx);
-      else give(d, 'ciprofloxacin', dx);
-      if (imp && age >= 75 && rng.chance(0.3)) d.procedures.push('0T9B70Z');
-      return;
-    }
-    case 'cellulitis': {
-      const dx = acuteDx(d, rng.chance(0.5) ? 'L03.115' : 'L03.116', t);
-      if (imp) give(d, penAllergy ? 'vancomycin' : rng.chance(0.6) ? 'cefazolin' : 'vancomycin', dx);
-      else give(d, penAllergy ? 'clindamycin' : 'cephalexin', dx);
-      return;
-    }
-    case 'uri': {
-      const dx = acuteDx(d, 'J06.9', t);
-      if (rng.chance(0.5)) give(d, 'acetaminophen', dx);
-      if (rng.chance(0.15)) give(d, 'cetirizine', dx);
-      if (rng.chance(0.08)) give(d, 'amoxicillin', dx); // inappropriate but common
-      return;
-    }
-    case 'pharyngitis': {
-      const dx = acuteDx(d, 'J02.9', t);
-      if (rng.chance(0.65)) give(d, penAllergy ? 'azithromycin' : 'amoxicillin', dx);
-      if (rng.chance(0.4)) give(d, child ? 'acetaminophen' : 'ibuprofen', dx);
-      return;
-    }
-    case 'sinusitis': {
-      const dx = acuteDx(d, 'J01.90', t);
-      if (rng.chance(0.55)) give(d, penAllergy ? (child ? 'azithromycin' : 'doxycycline') : 'amoxicillin', dx);
-      if (rng.chance(0.3)) give(d, 'fluticasone', dx);
-      return;
-    }
-    case 'otitis': {
-      const dx = acuteDx(d, 'H66.90', t);
-      give(d, penAllergy ? 'azithromycin' : 'amoxicillin', dx);
-      give(d, rng.chance(0.5) ? 'ibuprofen' : 'acetaminophen', dx);
-      return;
-    }
-    case 'influenza': {
-      const dx = acuteDx(d, 'J11.1', t);
-      if (rng.chance(age >= 65 || imp ? 0.85 : 0.5)) give(d, 'oseltamivir', dx);
-      give(d, 'acetaminophen', dx);
-      return;
-    }
-    case 'covid': {
-      const dx = acuteDx(d, 'U07.1', t);
-      if (imp) {
-        give(d, 'dexamethasone', dx);
-        give(d, s.anticoagulated() ? 'acetaminophen' : 'enoxaparin', dx);
-        d.procedures.push('BW03ZZZ');
-      } else give(d, 'acetaminophen', dx);
-      return;
-    }
-    case 'gastroenteritis': {
-      const dx = acuteDx(d, 'A09', t);
-      give(d, 'ondansetron', dx);
-      if (cls !== 'AMB' || rng.chance(0.2)) give(d, 'sodiumChloride', dx);
-      if (rng.chance(0.4)) acuteDx(d, 'E86.0', t);
-      return;
-    }
-    case 'cdiff': {
-      const dx = acuteDx(d, 'A04.72', t);
-      give(d, 'vancomycin', dx);
-      if (rng.chance(0.2)) give(d, 'metronidazole', dx);
-      return;
-    }
-    case 'sepsis': {
-      const source = rng.weighted([['uti', 0.4], ['pneumonia', 0.4], ['cellulitis', 0.2]] as const);
-      const sepsis = acuteDx(d, 'A41.9', t);
-      const shock = rng.chance(0.3);
-      acuteDx(d, shock ? 'R65.21' : 'R65.20', t);
-      const src = acuteDx(d, source === 'uti' ? 'N39.0' : source === 'pneumonia' ? 'J18.9' : rng.chance(0.5) ? 'L03.115' : 'L03.116', t);
-      give(d, 'vancomycin', sepsis);
-      give(d, penAllergy && source === 'pneumonia' ? 'levofloxacin' : 'ceftriaxone', src);
-      if (source === 'pneumonia' && !penAllergy) give(d, 'azithromycin', src);
-      give(d, 'sodiumChloride', sepsis);
-      if (shock) {
-        give(d, 'norepinephrine', sepsis);
-        if (rng.chance(0.4)) give(d, 'hydrocortisone', sepsis);
-        d.procedures.push('02HV33Z');
-        if (rng.chance(0.3)) {
-          d.procedures.push('0BH17EZ', '5A1945Z');
-          give(d, 'propofol', sepsis);
-        }
-      }
-      d.extraDays += 3;
-      return;
-    }
-    case 'nstemi': {
-      const dx = acuteDx(d, 'I21.4', t);
-      d.procedures.push('4A02X4Z', '4A023N7', 'B2111ZZ');
-      if (rng.chance(0.7)) d.procedures.push('027034Z');
-      give(d, 'aspirin', dx);
-      give(d, s.anticoagulated() ? 'clopidogrel' : rng.chance(0.6) ? 'ticagrelor' : 'clopidogrel', dx);
-      if (!s.anticoagulated()) give(d, 'heparin', dx);
-      give(d, 'atorvastatin', dx);
-      if (!s.has('asthma')) give(d, 'metoprolol', dx);
-      give(d, 'nitroglycerin', dx);
-      if (rng.chance(0.3)) give(d, 'morphine', dx);
-      s.daptUntil = t + 365 * DAY_MS;
-      addChronic(s, rng, 'cad', t, d);
-      addChronic(s, rng, 'oldMi', t + DAY_MS, null);
-      return;
-    }
-    case 'chestPain': {
-      const dx = acuteDx(d, 'R07.9', t);
-      d.procedures.push('4A02X4Z');
-      if (rng.chance(0.3)) d.procedures.push('BW03ZZZ');
-      if (rng.chance(0.55)) give(d, 'aspirin', dx);
-      if (rng.chance(0.25)) give(d, 'nitroglycerin', dx);
-      if (s.has('gerd') && rng.chance(0.3)) give(d, 'famotidine', dx);
-      return;
-    }
-    case 'stroke': {
-      const dx = acuteDx(d, 'I63.9', t);
-      d.procedures.push('B020ZZZ');
-      if (rng.chance(0.6)) d.procedures.push('B030ZZZ');
-      if (rng.chance(0.5)) d.procedures.push('B246ZZZ');
-      if (s.has('af')) give(d, s.ckdStage() >= 5 ? 'warfarin' : 'apixaban', dx);
-      else give(d, 'aspirin', dx);
-      if (!s.has('af') && rng.chance(0.4)) give(d, 'clopidogrel', dx);
-      give(d, 'atorvastatin', dx);
-      d.extraDays += 2;
-      addChronic(s, rng, 'strokeHx', t + DAY_MS, null);
-      return;
-    }
-    case 'tia': {
-      const dx = acuteDx(d, 'G45.9', t);
-      d.procedures.push('B020ZZZ');
-      give(d, 'aspirin', dx);
-      if (rng.chance(0.6)) give(d, 'clopidogrel', dx);
-      if (age >= 18) give(d, 'atorvastatin', dx);
-      return;
-    }
-    case 'dvt':
-    case 'pe': {
-      const dx = acuteDx(d, reason === 'pe' ? 'I26.99' : 'I82.409', t);
-      if (reason === 'pe') d.procedures.push('BW03ZZZ');
-      const pregnantNow = gestWeeks > 0;
-      if (imp) give(d, 'heparin', dx);
-      give(d, pregnantNow ? 'enoxaparin' : s.ckdStage() >= 5 ? 'warfarin' : rng.chance(0.6) ? 'apixaban' : 'rivaroxaban', dx);
-      s.vteAnticoagUntil = t + Math.floor(rng.uniform(90, 365) * DAY_MS);
-      addChronic(s, rng, 'vteHx', t + 30 * DAY_MS, null);
-      return;
-    }
-    case 'hfExacerbation': {
-      const dx = acuteDx(d, 'I50.23', t);
-      d.procedures.push('BW03ZZZ');
-      if (rng.chance(0.5)) d.procedures.push('B246ZZZ');
-      give(d, 'furosemide', dx);
-      if (rng.chance(0.25)) give(d, 'potassiumChloride', dx);
-      d.extraDays += 1;
-      return;
-    }
-    case 'copdExacerbation': {
-      const dx = acuteDx(d, 'J44.1', t);
-      give(d, imp && rng.chance(0.5) ? 'methylprednisolone' : 'prednisone', dx);
-      give(d, rng.chance(0.6) ? 'azithromycin' : 'doxycycline', dx);
-      give(d, 'albuterol', dx);
-      if (imp && rng.chance(0.1)) {
-        acuteDx(d, 'J96.01', t);
-        d.procedures.push('5A1935Z');
-      }
-      return;
-    }
-    case 'asthmaExacerbation': {
-      const dx = acuteDx(d, 'J45.901', t);
-      give(d, 'albuterol', dx);
-      give(d, child && rng.chance(0.3) ? 'dexamethasone' : 'prednisone', dx);
-      return;
-    }
-    case 'giBleed': {
-      const dx = acuteDx(d, 'K92.2', t);
-      if (anyDrug(s, NSAIDS)) acuteDx(d, 'T39.395A', t);
-      if (rng.chance(0.5)) {
-        acuteDx(d, 'D62', t);
-        d.procedures.push('30233N1');
-      }
-      d.procedures.push(rng.chance(0.75) ? '0DJ08ZZ' : '0DJD8ZZ');
-      if (rng.chance(0.3)) d.procedures.push('0W3P8ZZ');
-      give(d, 'pantoprazole', dx);
-      give(d, 'sodiumChloride', dx);
-      holdBleedingRisk(s, d, rng, t);
-      s.giBleedHistory = true;
-      return;
-    }
-    case 'anticoagBleed': {
-      acuteDx(d, 'D68.32', t);
-      acuteDx(d, 'T45.515A', t);
-      const gi = rng.chance(0.5);
-      const dx = gi ? acuteDx(d, 'K92.2', t) : acuteDx(d, 'D62', t);
-      if (gi) {
-        d.procedures.push('0DJ08ZZ');
-        give(d, 'pantoprazole', dx);
-        s.giBleedHistory = true;
-      }
-      if (rng.chance(0.5)) d.procedures.push('30233N1');
-      holdBleedingRisk(s, d, rng, t);
-      // Warfarin bleeders are commonly moved to a DOAC when anticoagulation resumes.
-      if (s.regimen.get('anticoag') === 'warfarin' && s.ckdStage() < 5) s.regimen.set('anticoag', 'apixaban');
-      return;
-    }
-    case 'aki': {
-      const dx = acuteDx(d, 'N17.9', t);
-      if (rng.chance(0.5)) acuteDx(d, 'E86.0', t);
-      give(d, 'sodiumChloride', dx);
-      // Nephrotoxic and renally cleared home drugs are held during the episode.
-      for (const role of ['htn1', 'htn2', 'hfRas', 'nsaid', 'dmOral', 'diuretic', 'mra', 'sglt2']) {
-        const drug = s.regimen.get(role);
-        if (drug && (ACE.includes(drug) || ARB.includes(drug) || NSAIDS.includes(drug) || drug === 'metformin' || drug === 'furosemide' || drug === 'spironolactone' || drug === 'empagliflozin' || drug === 'hydrochlorothiazide')) d.held.add(role);
-      }
-      s.regimen.delete('nsaid');
-      return;
-    }
-    case 'hypoglycemia': {
-      acuteDx(d, 'E16.0', t);
-      const dx = acuteDx(d, 'T38.3X5A', t);
-      give(d, 'glucose', dx);
-      if (s.regimen.get('dmOral') === 'glipizide') {
-        s.sulfonylureaHypo = true;
-        d.held.add('dmOral');
-      }
-      return;
-    }
-    case 'hypokalemia': {
-      const dx = acuteDx(d, 'E87.6', t);
-      give(d, 'potassiumChloride', dx);
-      return;
-    }
-    case 'hipFracture': {
-      const dx = acuteDx(d, 'S72.001A', t);
-      d.procedures.push('0QS604Z');
-      analgesic(dx, true);
-      give(d, 'acetaminophen', dx);
-      give(d, 'cefazolin', dx);
-      if (!s.anticoagulated()) give(d, 'enoxaparin', dx);
-      d.held.add('vteProphylaxis');
-      d.extraDays += 3;
-      if (s.patient.sex === 'female' || age >= 75) addChronic(s, rng, 'osteoporosis', t + DAY_MS, null);
-      return;
-    }
-    case 'radiusFracture': {
-      const dx = acuteDx(d, 'S52.501A', t);
-      analgesic(dx, rng.chance(0.3));
-      return;
-    }
-    case 'ankleSprain': {
-      const dx = acuteDx(d, 'S93.401A', t);
-      analgesic(dx, false);
-      return;
-    }
-    case 'concussion': {
-      const dx = acuteDx(d, 'S06.0X0A', t);
-      d.procedures.push('B020ZZZ');
-      // NSAIDs are avoided after head injury until bleeding is excluded.
-      give(d, 'acetaminophen', dx);
-      if (rng.chance(0.3)) give(d, 'ondansetron', dx);
-      return;
-    }
-    case 'appendicitis': {
-      const dx = acuteDx(d, 'K35.80', t);
-      d.procedures.push('BW25ZZZ', '0DTJ4ZZ');
-      give(d, 'ceftriaxone', dx);
-      give(d, 'metronidazole', dx);
-      analgesic(dx, true);
-      give(d, 'ondansetron', dx);
-      return;
-    }
-    case 'cholecystitis': {
-      const dx = acuteDx(d, 'K80.00', t);
-      d.procedures.push('0FT44ZZ');
-      give(d, penAllergy ? 'levofloxacin' : 'ceftriaxone', dx);
-      if (rng.chance(0.4)) give(d, 'metronidazole', dx);
-      analgesic(dx, true);
-      give(d, 'ondansetron', dx);
-      return;
-    }
-    case 'pancreatitis': {
-      const dx = acuteDx(d, 'K85.90', t);
-      d.procedures.push('BW25ZZZ');
-      give(d, 'sodiumChloride', dx);
-      give(d, s.has('opioid') ? 'ketorolac' : 'hydromorphone', dx);
-      give(d, 'ondansetron', dx);
-      if (s.has('alcohol')) {
-        give(d, 'lorazepam', dx);
-        give(d, 'folicAcid', dx);
-      }
-      d.extraDays += 2;
-      return;
-    }
-    case 'allergicReaction': {
-      const dx = acuteDx(d, rng.chance(0.5) ? 'T78.40XA' : 'L50.9', t);
-      give(d, 'diphenhydramine', dx);
-      if (rng.chance(0.6)) give(d, 'prednisone', dx);
-      if (rng.chance(0.1)) give(d, 'epinephrine', dx);
-      return;
-    }
-    case 'syncope': {
-      acuteDx(d, 'R55', t);
-      d.procedures.push('4A02X4Z');
-      if (imp) d.procedures.push('B246ZZZ');
-      if (rng.chance(0.3)) give(d, 'sodiumChloride', d.conditions.length - 1);
-      return;
-    }
-    case 'headache': {
-      const dx = acuteDx(d, 'R51.9', t);
-      if (s.has('migraine') && !s.has('cad') && !s.has('strokeHx') && rng.chance(0.6)) give(d, 'sumatriptan', dx);
-      else analgesic(dx, false);
-      if (rng.chance(0.3)) give(d, 'metoclopramide', dx);
-      if (cls === 'IMP') d.procedures.push('B020ZZZ', ...(rng.chance(0.3) ? (['009U3ZX'] as const) : []));
-      return;
-    }
-    case 'backPain': {
-      const dx = acuteDx(d, 'M54.50', t);
-      analgesic(dx, false);
-      if (!s.has('opioid') && rng.chance(0.15)) give(d, 'tramadol', dx);
-      if (rng.chance(0.15)) give(d, 'gabapentin', dx);
-      return;
-    }
-    case 'alcoholWithdrawal': {
-      const dx = acuteDx(d, 'F10.239', t);
-      give(d, rng.chance(0.6) ? 'lorazepam' : 'diazepam', dx);
-      give(d, 'folicAcid', dx);
-      if (imp) d.procedures.push('HZ2ZZZZ');
-      return;
-    }
-    case 'opioidOverdose': {
-      const dx = acuteDx(d, 'T40.2X1A', t);
-      give(d, 'naloxone', dx);
-      if (rng.chance(0.4)) give(d, 'buprenorphine', dx);
-      return;
-    }
-    case 'goutFlare': {
-      const dx = acuteDx(d, 'M10.9', t);
-      if (s.ckdStage() >= 4) give(d, 'prednisone', dx);
-      else if (!s.anticoagulated() && !s.giBleedHistory && s.ckdStage() === 0 && !s.has('hf') && rng.chance(0.5)) give(d, 'naproxen', dx);
-      else give(d, 'colchicine', dx);
-      return;
-    }
-    case 'kneeReplacement': {
-      const dx = acuteDx(d, 'M17.11', t);
-      d.procedures.push('0SRC0J9');
-      give(d, 'cefazolin', dx);
-      analgesic(dx, true);
-      if (!s.anticoagulated()) give(d, rng.chance(0.7) ? 'enoxaparin' : 'aspirin', dx);
-      d.held.add('vteProphylaxis');
-      d.extraDays += 1;
-      return;
-    }
-    case 'aceAngioedema': {
-      acuteDx(d, 'T78.3XXA', t);
-      const dx = acuteDx(d, 'T46.4X5A', t);
-      give(d, 'diphenhydramine', dx);
-      give(d, rng.chance(0.5) ? 'methylprednisolone' : 'prednisone', dx);
-      if (rng.chance(0.3)) give(d, 'epinephrine', dx);
-      stopAce(s, d);
-      return;
-    }
-    case 'aceCough': {
-      acuteDx(d, 'R05.9', t);
-      acuteDx(d, 'T46.4X5A', t);
-      stopAce(s, d);
-      return;
-    }
-    case 'statinMyopathy': {
-      acuteDx(d, 'G72.0', t);
-      acuteDx(d, 'T46.6X5A', t);
-      s.statinIntolerant = true;
-      d.held.add('statin');
-      s.regimen.delete('statin');
-      return;
-    }
-    case 'penicillinRash': {
-      const dx = acuteDx(d, 'L27.0', t);
-      acuteDx(d, 'T36.0X5A', t);
-      give(d, 'diphenhydramine', dx);
-      if (rng.chance(0.4)) give(d, 'prednisone', dx);
-      s.penicillinAllergy = true;
-      return;
-    }
-    // Pregnancy
-    case 'prenatal': {
-      acuteDx(d, 'Z34.90', t);
-      if (s.pregnancyGdm && gestWeeks >= 24) give(d, 'insulinGlargine', acuteDx(d, 'O24.419', t));
-      if (s.pregnancyHtn && gestWeeks >= 20) give(d, rng.chance(0.6) ? 'labetalol' : 'nifedipine', acuteDx(d, 'O13.9', t));
-      return;
-    }
-    case 'hyperemesis': {
-      const dx = acuteDx(d, 'O21.0', t);
-      give(d, rng.chance(0.7) ? 'ondansetron' : 'metoclopramide', dx);
-      give(d, 'sodiumChloride', dx);
-      return;
-    }
-    case 'pregnancyUti': {
-      const dx = acuteDx(d, 'O23.40', t);
-      // Cephalexin: fluoroquinolones are avoided in pregnancy.
-      give(d, 'cephalexin', dx);
-      return;
-    }
-    case 'preeclampsia': {
-      const dx = acuteDx(d, 'O14.90', t);
-      give(d, 'labetalol', dx);
-      if (rng.chance(0.4)) give(d, 'hydralazine', dx);
-      d.extraDays += 2;
-      return;
-    }
-    case 'delivery': {
-      const cesarean = rng.chance(s.pregnancyHtn || s.pregnancyGdm ? 0.45 : 0.3);
-      const dx = acuteDx(d, cesarean ? 'O82' : 'O80', t);
-      acuteDx(d, 'Z37.0', t);
-      if (cesarean) {
-        d.procedures.push('10D00Z1');
-        give(d, 'cefazolin', dx);
-        give(d, 'oxycodone', dx);
-      } else d.procedures.push('10E0XZZ');
-      give(d, 'ibuprofen', dx);
-      give(d, 'acetaminophen', dx);
-      // The pregnancy ends with this encounter.
-      s.pregnancyStartMs = t - 288 * DAY_MS;
-      return;
-    }
-    default:
-      throw new Error(`unknown encounter reason ${reason}`);
-  }
+  REASON_RULES[reason](context);
 }
 
-function stopAce(s: PatientState, d: Draft): void {
-  s.aceIntolerant = true;
-  for (const role of ['htn1', 'htn2', 'hfRas']) {
-    const drug = s.regimen.get(role);
-    if (drug && ACE.includes(drug)) {
-      s.regimen.delete(role);
-      d.held.add(role);
-    }
-  }
-}
 
-function holdBleedingRisk(s: PatientState, d: Draft, rng: Rng, t: number): void {
-  for (const role of ['anticoag', 'antiplatelet', 'p2y12', 'nsaid']) d.held.add(role);
-  s.regimen.delete('nsaid');
-  // Anticoagulation resumes later for most, after a pause.
-  s.anticoagHoldUntil = t + Math.floor(rng.uniform(14, 120) * DAY_MS);
-  if (rng.chance(0.2)) s.vteAnticoagUntil = Math.min(s.vteAnticoagUntil, t);
-}
 
-/** Adds a chronic condition that begins at an encounter (onset recorded there) or right after it (recorded next time). */
-function addChronic(s: PatientState, rng: Rng, c: Chronic, onsetMs: number, d: Draft | null): void {
-  if (s.has(c)) return;
-  const record: SimCondition = { code: CHRONIC_CODE[c], kind: 'onset', onsetMs };
-  s.active.set(c, { record, variant: rng.next() });
-  if (d) {
-    record.recorded = true;
-    d.conditions.push(record);
-  }
-}
