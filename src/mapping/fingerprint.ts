@@ -1,7 +1,7 @@
-// A mapping's fingerprint: what its tokens and labels MEAN (label space, the code systems behind each token
-// namespace, how codes are normalised, how medications become labels). A model trained under one fingerprint reads
-// its inputs wrongly under another. Concept-map rows, catalogs and knowledge tables are not part of it: a site may
-// extend those without retraining.
+// A mapping's fingerprint: what its tokens and labels MEAN (the label space, the code systems behind each token
+// namespace, how codes are normalised). A model trained under one fingerprint reads its inputs wrongly under another.
+// Medication sources, concept-map rows, catalogs and knowledge tables are not part of it: a site may add a source or
+// extend a table (which places more orders in the same label space) without retraining.
 import { createHash } from 'node:crypto';
 import type { MappingConfig } from './schema.ts';
 
@@ -17,7 +17,6 @@ export function mappingMeaning(config: MappingConfig): unknown {
     labelSpace: config.medications.labelSpace,
     diagnoses: rules(config.diagnoses.systems),
     procedures: rules(config.procedures.systems),
-    medications: config.medications.sources.map((s) => ({ kind: s.kind, transform: s.transform ?? null })),
   };
 }
 
