@@ -31,7 +31,7 @@ interface PlacedEncounter {
 }
 
 interface MedicationMatcher {
-  medicationMatch?(codings: readonly Coding[]): { labels: string[]; matched?: Coding };
+  medicationMatch?(codings: readonly Coding[], text?: string): { labels: string[]; matched?: Coding };
 }
 
 export function parseDate(value: string | undefined): number | undefined {
@@ -260,7 +260,9 @@ export function assembleHistory(facts: PatientFacts, options: AssembleOptions): 
   }
 
   const matcher = mapping as LoadedMapping & MedicationMatcher;
-  const match = (codings: readonly Coding[]): { labels: string[]; matched?: Coding } => {
+  const match = (codings: readonly Coding[], text?: string): { labels: string[]; matched?: Coding } => {
+    // The cache is keyed by the codings array alone, so text-bearing lookups go straight to the mapping (it caches per code).
+    if (text) return matcher.medicationMatch ? matcher.medicationMatch(codings, text) : { labels: mapping.medicationLabels(codings, text) };
     let found = cache.medication.get(codings);
     if (!found) {
       found = matcher.medicationMatch ? matcher.medicationMatch(codings) : { labels: mapping.medicationLabels(codings) };
@@ -301,11 +303,11 @@ export function assembleHistory(facts: PatientFacts, options: AssembleOptions): 
     if (!enc) continue;
     const med = medicationOf(fact, label);
     if (!med) continue;
-    if (med.codings.length === 0 && med.ingredients.length === 0) {
+    if (med.codings.length === 0 && med.ingredients.length === 0 && !med.text) {
       report('no-code', fact, label, 'medication', 'the medication has no coding to map');
       continue;
     }
-    let { labels, matched } = match(med.codings);
+    let { labels, matched } = match(med.codings, med.text);
     let display = matched?.display ?? med.text;
     if (labels.length === 0 && med.ingredients.length > 0) {
       // A mixture: its labels are those of its ingredients.

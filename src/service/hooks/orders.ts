@@ -18,9 +18,9 @@ export interface DraftSet {
   medications: OrderedMedication[];
 }
 
-function medicationCodings(request: MedicationRequest, resources: readonly FhirResource[]): { codings: Coding[]; display?: string } {
+function medicationCodings(request: MedicationRequest, resources: readonly FhirResource[]): { codings: Coding[]; display?: string; text?: string } {
   const concept = request.medicationCodeableConcept;
-  if (concept) return { codings: concept.coding ?? [], display: concept.text ?? concept.coding?.find((c) => c.display)?.display };
+  if (concept) return { codings: concept.coding ?? [], display: concept.text ?? concept.coding?.find((c) => c.display)?.display, text: concept.text };
   // Malformed JSON may put a non-string here: then there is no reference to follow.
   const raw: unknown = request.medicationReference?.reference;
   const ref = typeof raw === 'string' ? raw : undefined;
@@ -39,6 +39,7 @@ function medicationCodings(request: MedicationRequest, resources: readonly FhirR
   return {
     codings: [...(med.code?.coding ?? []), ...identifiers],
     display: med.code?.text ?? med.code?.coding?.find((c) => c.display)?.display ?? fromRef,
+    text: med.code?.text,
   };
 }
 
@@ -50,8 +51,8 @@ export function orderedMedication(
   mapping: LoadedMapping,
   resources: readonly FhirResource[],
 ): OrderedMedication {
-  const { codings, display } = medicationCodings(request, resources);
-  return { ref, display: display ?? 'unnamed medication', labels: [...new Set(mapping.medicationLabels(codings))], origin, selected };
+  const { codings, display, text } = medicationCodings(request, resources);
+  return { ref, display: display ?? 'unnamed medication', labels: [...new Set(mapping.medicationLabels(codings, text))], origin, selected };
 }
 
 /** Reads draftOrders and checks that every selection points at one of its entries. */

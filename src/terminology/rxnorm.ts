@@ -1,0 +1,143 @@
+// RxNorm codings -> ingredients -> WHO ATC level-5 codes, from a site's tables: the code table first (codes that
+// arrive without a display), else the coding's display parsed by RxNorm's naming convention. Results are cached
+// per code (bounded: request input must not grow memory without limit).
+import type { Coding } from 'fhir/r4';
+import { normaliseName } from './names.ts';
+import { parseRxNormName, type RxNormNameParse } from './rxnorm-names.ts';
+import type { CodeEntry } from './tables.ts';
+
+export interface IngredientResolution {
+  /** Normalised base ingredient names (PIN reduced to IN through the salt table when the base is known). */
+  ingredients: string[];
+  /** Where they came from. */
+  via: 'code-table' | 'name' | 'none';
+  /** Why nothing was found (unparsed name, no display, ...). */
+  reason?: string;
+}
+
+export interface RxNormTables {
+  ingredientAtc: ReadonlyMap<string, readonly string[]>;
+  codes: ReadonlyMap<string, CodeEntry>;
+  salts: readonly string[];
+}
+
+const CACHE_LIMIT = 50_000;
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values.filter(Boolean))];
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+export class RxNormResolver {
+  private readonly cache = new Map<string, IngredientResolution>();
+
+  constructor(private readonly tables: RxNormTables) {}
+
+  /** ATC level-5 codes of a (normalised or not) ingredient name; [] when the table has none. */
+  atcOf(ingredient: string): readonly string[] {
+    return this.tables.ingredientAtc.get(this.baseIngredient(normaliseName(ingredient))) ?? [];
+  }
+
+  knows(ingredient: string): boolean {
+    return this.tables.ingredientAtc.has(normaliseName(ingredient));
+  }
+
+  /**
+   * The base ingredient of a normalised name: itself when the ATC table knows it, else the name with trailing
+   * salt/ester words removed when that base is known ("metoprolol tartrate" -> "metoprolol"), else itself.
+   */
+  baseIngredient(name: string): string {
+    if (!name || this.tables.ingredientAtc.has(name)) return name;
+    let current = name;
+    for (let guard = 0; guard < 4; guard++) {
+      const salt = this.tables.salts.find((s) => current.endsWith(` ${s}`));
+      if (!salt) break;
+      current = current.slice(0, -(salt.length + 1)).trim();
+      if (this.tables.ingredientAtc.has(current)) return current;
+    }
+    // A leading salt word ("sodium valproate" style) is rarer; try it once.
+    const lead = this.tables.salts.find((s) => name.startsWith(`${s} `));
+    if (lead) {
+      const rest = name.slice(lead.length + 1);
+      if (this.tables.ingredientAtc.has(rest)) return rest;
+    }
+    return name;
+  }
+
+  /** Ingredients of a parsed name, reduced to base ingredients. */
+  ingredientsOfParse(parse: RxNormNameParse): string[] {
+    if (parse.kind !== 'parsed') return [];
+    const out: string[] = [];
+    for (const raw of parse.ingredients) {
+      const base = this.baseIngredient(normaliseName(raw));
+      if (base && !out.includes(base)) out.push(base);
+    }
+    return out;
+  }
+
+  /** Ingredients of an RxNorm coding: code table, else its display as an RxNorm name. */
+  resolveCoding(coding: Coding): IngredientResolution {
+    const code = typeof coding.code === 'string' ? coding.code.trim() : '';
+    const display = typeof coding.display === 'string' ? coding.display : '';
+    const key = `${code}\u0000${display}`;
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    const result = this.resolveUncached(code, display);
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.cache.set(key, result);
+    return result;
+  }
+
+  /**
+   * Ingredients of a free-text name (CodeableConcept.text): accepted only when every parsed ingredient is in the
+   * ingredient table, because free text is not bound to RxNorm's convention and a wrong guess would mislead.
+   */
+  resolveText(text: string): IngredientResolution {
+    const key = `\u0001${text}`;
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    const parse = parseRxNormName(text);
+    let result: IngredientResolution;
+    if (parse.kind === 'unparsed') result = { ingredients: [], via: 'none', reason: `text does not parse as an RxNorm name: ${parse.reason}` };
+    else {
+      const ingredients = this.ingredientsOfParse(parse);
+      const unknown = ingredients.filter((i) => !this.tables.ingredientAtc.has(i));
+      result =
+        unknown.length === 0 && ingredients.length > 0
+          ? { ingredients, via: 'name' }
+          : { ingredients: [], via: 'none', reason: `text names ingredient(s) not in the ingredient table: ${unknown.join(', ')}` };
+    }
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.cache.set(key, result);
+    return result;
+  }
+
+  private resolveUncached(code: string, display: string): IngredientResolution {
+    const entry = code ? this.tables.codes.get(code) : undefined;
+    if (entry) {
+      const ingredients = unique(entry.ingredients.map((i) => this.baseIngredient(i)));
+      // A code table row that contradicts the coding's own display is withheld rather than trusted either way:
+      // one of the two is wrong (a stale extract, a mis-keyed row) and the order must not be screened as the other drug.
+      const parse = display.trim() ? parseRxNormName(display) : undefined;
+      if (parse?.kind === 'parsed') {
+        const named = this.ingredientsOfParse(parse);
+        const comparable = named.every((n) => this.tables.ingredientAtc.has(n)) && ingredients.every((n) => this.tables.ingredientAtc.has(n));
+        if (comparable && !sameSet(named, ingredients)) {
+          return {
+            ingredients: [],
+            via: 'none',
+            reason: `RxCUI ${code}: the code table says ${ingredients.join(' + ')} but the display names ${named.join(' + ')}`,
+          };
+        }
+      }
+      return { ingredients, via: 'code-table' };
+    }
+    if (!display.trim()) return { ingredients: [], via: 'none', reason: code ? `RxCUI ${code} is not in the code table and the coding has no display` : 'no code and no display' };
+    const parse = parseRxNormName(display);
+    if (parse.kind === 'unparsed') return { ingredients: [], via: 'none', reason: `display does not parse as an RxNorm name: ${parse.reason}` };
+    return { ingredients: this.ingredientsOfParse(parse), via: 'name' };
+  }
+}
