@@ -13,8 +13,8 @@ import { LabelEntry, MappingConfig, type KindRules, type SystemRule } from './sc
 import { nearestKey, schemaKeys } from './schema-keys.ts';
 import { compileProfileFields } from '../fhir/profile-fields.ts';
 import type { LoadedMapping } from './types.ts';
-import { RxNormResolver } from '../terminology/rxnorm.ts';
-import { loadIngredientAtc, loadRxNormCodes, loadSalts } from '../terminology/tables.ts';
+import { RxNormResolver, type IngredientResolution } from '../terminology/rxnorm.ts';
+import { loadIngredientAtc, loadRouteRules, loadRxNormCodes, loadSalts } from '../terminology/tables.ts';
 import { normaliseName } from '../terminology/names.ts';
 
 export interface LoadOverrides {
@@ -178,13 +178,14 @@ export async function loadMapping(path: string, overrides: LoadOverrides = {}): 
   for (const [i, source] of config.medications.sources.entries()) {
     const field = `medications.sources[${i}]`;
     if (source.kind === 'rxnorm') {
-      const ref = (key: 'ingredientAtc' | 'codes' | 'salts', p: string) => ({ mappingFile: file, field: `${field}.${key}`, path: resolve(base, p) });
+      const ref = (key: 'ingredientAtc' | 'codes' | 'salts' | 'routes', p: string) => ({ mappingFile: file, field: `${field}.${key}`, path: resolve(base, p) });
       resolvers.set(
         i,
         new RxNormResolver({
           ingredientAtc: await loadIngredientAtc(ref('ingredientAtc', source.ingredientAtc)),
           codes: source.codes ? await loadRxNormCodes(ref('codes', source.codes)) : new Map(),
           salts: source.salts ? await loadSalts(ref('salts', source.salts)) : [],
+          routes: source.routes ? await loadRouteRules(ref('routes', source.routes)) : [],
         }),
       );
       continue;
@@ -221,9 +222,9 @@ export async function loadMapping(path: string, overrides: LoadOverrides = {}): 
   const pairList = [...pairs.values()];
 
   const sources = config.medications.sources;
-  const rxLabels = (resolver: RxNormResolver, ingredients: readonly string[], transform: Parameters<typeof transformLabel>[1], labels: string[]) => {
-    for (const ingredient of ingredients) {
-      for (const atc of resolver.atcOf(ingredient)) {
+  const rxLabels = (resolver: RxNormResolver, found: IngredientResolution, transform: Parameters<typeof transformLabel>[1], labels: string[]) => {
+    for (const ingredient of found.ingredients) {
+      for (const atc of resolver.atcFor(ingredient, found.doseForm)) {
         const label = transformLabel(atc, transform);
         if (label && !labels.includes(label)) labels.push(label);
       }
@@ -247,11 +248,11 @@ export async function loadMapping(path: string, overrides: LoadOverrides = {}): 
         for (const coding of codings) {
           if (!coding.system || !source.systems.includes(coding.system)) continue;
           const before = labels.length;
-          rxLabels(resolver, resolver.resolveCoding(coding).ingredients, source.transform, labels);
+          rxLabels(resolver, resolver.resolveCoding(coding), source.transform, labels);
           if (labels.length > before) matched ??= coding;
         }
         if (labels.length === 0 && usableText && source.text) {
-          rxLabels(resolver, resolver.resolveText(usableText).ingredients, source.transform, labels);
+          rxLabels(resolver, resolver.resolveText(usableText), source.transform, labels);
           fromText = labels.length > 0;
         }
       } else {

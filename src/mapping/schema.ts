@@ -94,6 +94,8 @@ export const RxNormSource = z
     codes: z.string().min(1).optional(),
     /** CSV `salt`: salt/ester words removed to reach a base ingredient (PIN -> IN). */
     salts: z.string().min(1).optional(),
+    /** CSV `atc_group,dose_form_words`: ATC groups for one route, so an eye drop is not labelled as the tablet. */
+    routes: z.string().min(1).optional(),
     /** Also read CodeableConcept.text as an RxNorm name when no coding resolves (every ingredient must be known). */
     text: z.boolean().default(true),
     transform: LabelTransform.optional(),

@@ -18,6 +18,8 @@ export type RxNormNameParse =
       pack: boolean;
       /** True when at least one component carried a strength (a clinical/branded drug or component, not an ingredient). */
       withStrength: boolean;
+      /** Dose form words after the last strength (or after the ingredient of an SCDF), e.g. "Extended Release Oral Tablet"; absent for packs. */
+      doseForm?: string;
     }
   | { kind: 'unparsed'; reason: string };
 
@@ -108,7 +110,7 @@ function splitBrand(text: string): { rest: string; brand?: string } {
   return { rest: trimmed };
 }
 
-type ComponentResult = { ingredient: string; withStrength: boolean } | { error: string };
+type ComponentResult = { ingredient: string; withStrength: boolean; doseForm?: string } | { error: string };
 
 /** One " / "-separated component: "<ingredient> <strength>[ <dose form>]" or "<ingredient>[ <dose form>]". */
 function parseComponent(component: string, last: boolean): ComponentResult {
@@ -116,7 +118,10 @@ function parseComponent(component: string, last: boolean): ComponentResult {
   if (words.length === 0) return { error: `empty component in '${component.trim()}'` };
   const at = strengthStart(words);
   if (at === 0) return { error: `component '${component.trim()}' has a strength but no ingredient before it` };
-  if (at > 0) return { ingredient: words.slice(0, at).join(' '), withStrength: true };
+  if (at > 0) {
+    const form = words.slice(at + 2).join(' ');
+    return { ingredient: words.slice(0, at).join(' '), withStrength: true, ...(last && form ? { doseForm: form } : {}) };
+  }
   // No strength: an ingredient name, or (last component only) an ingredient followed by a dose form (SCDF/SBDF).
   let end = words.length;
   if (last) {
@@ -126,7 +131,8 @@ function parseComponent(component: string, last: boolean): ComponentResult {
     return { error: `component '${component.trim()}' is a dose form without an ingredient` };
   }
   if (/^\d/.test(words[0]!)) return { error: `component '${component.trim()}' starts with a number that is not a strength` };
-  return { ingredient: words.slice(0, end).join(' '), withStrength: false };
+  const form = words.slice(end).join(' ');
+  return { ingredient: words.slice(0, end).join(' '), withStrength: false, ...(form ? { doseForm: form } : {}) };
 }
 
 function parseDrug(text: string): RxNormNameParse {
@@ -137,13 +143,15 @@ function parseDrug(text: string): RxNormNameParse {
   if (!components) return { kind: 'unparsed', reason: 'unbalanced brackets' };
   const ingredients: string[] = [];
   let withStrength = false;
+  let doseForm: string | undefined;
   for (const [i, component] of components.entries()) {
     const result = parseComponent(component, i === components.length - 1);
     if ('error' in result) return { kind: 'unparsed', reason: result.error };
     withStrength ||= result.withStrength;
+    if (result.doseForm) doseForm = result.doseForm;
     if (!ingredients.some((x) => x.toLowerCase() === result.ingredient.toLowerCase())) ingredients.push(result.ingredient);
   }
-  return { kind: 'parsed', ingredients, ...(brand ? { brand } : {}), pack: false, withStrength };
+  return { kind: 'parsed', ingredients, ...(brand ? { brand } : {}), pack: false, withStrength, ...(doseForm ? { doseForm } : {}) };
 }
 
 function parsePack(text: string): RxNormNameParse {

@@ -4,13 +4,15 @@
 import type { Coding } from 'fhir/r4';
 import { normaliseName } from './names.ts';
 import { parseRxNormName, type RxNormNameParse } from './rxnorm-names.ts';
-import type { CodeEntry } from './tables.ts';
+import type { CodeEntry, RouteRule } from './tables.ts';
 
 export interface IngredientResolution {
   /** Normalised base ingredient names (PIN reduced to IN through the salt table when the base is known). */
   ingredients: string[];
   /** Where they came from. */
   via: 'code-table' | 'name' | 'none';
+  /** Dose form words of the drug name, when it has one (selects route-specific ATC codes). */
+  doseForm?: string;
   /** Why nothing was found (unparsed name, no display, ...). */
   reason?: string;
 }
@@ -19,6 +21,8 @@ export interface RxNormTables {
   ingredientAtc: ReadonlyMap<string, readonly string[]>;
   codes: ReadonlyMap<string, CodeEntry>;
   salts: readonly string[];
+  /** ATC groups tied to one route (empty: every ATC code of an ingredient counts, whatever the dose form). */
+  routes?: readonly RouteRule[];
 }
 
 const CACHE_LIMIT = 50_000;
@@ -39,6 +43,26 @@ export class RxNormResolver {
   /** ATC level-5 codes of a (normalised or not) ingredient name; [] when the table has none. */
   atcOf(ingredient: string): readonly string[] {
     return this.tables.ingredientAtc.get(this.baseIngredient(normaliseName(ingredient))) ?? [];
+  }
+
+  /**
+   * ATC codes of an ingredient for a drug of this dose form: codes whose group is tied to the form's route when
+   * there are any, else the codes of groups not tied to another route, else all of them.
+   */
+  atcFor(ingredient: string, doseForm?: string): readonly string[] {
+    const codes = this.atcOf(ingredient);
+    const rules = this.tables.routes ?? [];
+    if (!doseForm || codes.length < 2 || rules.length === 0) return codes;
+    const words = new Set(doseForm.toLowerCase().split(/[^a-z]+/).filter(Boolean));
+    const ruleOf = (code: string) => rules.find((r) => code.startsWith(r.group));
+    const matches = (rule: RouteRule) => rule.words.some((w) => words.has(w));
+    const routeCodes = codes.filter((c) => {
+      const rule = ruleOf(c);
+      return rule !== undefined && matches(rule);
+    });
+    if (routeCodes.length > 0) return routeCodes;
+    const free = codes.filter((c) => ruleOf(c) === undefined);
+    return free.length > 0 ? free : codes;
   }
 
   knows(ingredient: string): boolean {
@@ -107,7 +131,7 @@ export class RxNormResolver {
       const unknown = ingredients.filter((i) => !this.tables.ingredientAtc.has(i));
       result =
         unknown.length === 0 && ingredients.length > 0
-          ? { ingredients, via: 'name' }
+          ? { ingredients, via: 'name', ...(parse.doseForm ? { doseForm: parse.doseForm } : {}) }
           : { ingredients: [], via: 'none', reason: `text names ingredient(s) not in the ingredient table: ${unknown.join(', ')}` };
     }
     if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
@@ -133,11 +157,11 @@ export class RxNormResolver {
           };
         }
       }
-      return { ingredients, via: 'code-table' };
+      return { ingredients, via: 'code-table', ...(parse?.kind === 'parsed' && parse.doseForm ? { doseForm: parse.doseForm } : {}) };
     }
     if (!display.trim()) return { ingredients: [], via: 'none', reason: code ? `RxCUI ${code} is not in the code table and the coding has no display` : 'no code and no display' };
     const parse = parseRxNormName(display);
     if (parse.kind === 'unparsed') return { ingredients: [], via: 'none', reason: `display does not parse as an RxNorm name: ${parse.reason}` };
-    return { ingredients: this.ingredientsOfParse(parse), via: 'name' };
+    return { ingredients: this.ingredientsOfParse(parse), via: 'name', ...(parse.doseForm ? { doseForm: parse.doseForm } : {}) };
   }
 }

@@ -72,3 +72,23 @@ export async function loadSalts(ref: TableRef): Promise<string[]> {
   });
   return [...salts].sort((a, b) => b.length - a.length);
 }
+
+export interface RouteRule {
+  /** ATC prefix (anatomical group, or a deeper level) whose codes are for one route only. */
+  group: string;
+  /** Lower-case dose-form words of that route. */
+  words: string[];
+}
+
+/** atc_group,dose_form_words (space-separated) -> rules, longest group first (the most specific rule decides). */
+export async function loadRouteRules(ref: TableRef): Promise<RouteRule[]> {
+  const rules: RouteRule[] = [];
+  await readCsvColumns(ref, ['atc_group', 'dose_form_words'], ([group, words], row) => {
+    const g = (group ?? '').trim().toUpperCase();
+    if (!/^[A-Z](?:\d{2}(?:[A-Z](?:[A-Z](?:\d{2})?)?)?)?$/.test(g)) throw rowError(ref, row, 'atc_group', `'${group ?? ''}' is not an ATC group prefix (e.g. S01, R03A)`);
+    const list = (words ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+    if (list.length === 0) throw rowError(ref, row, 'dose_form_words', 'empty');
+    rules.push({ group: g, words: list });
+  });
+  return rules.sort((a, b) => b.group.length - a.group.length);
+}

@@ -11,11 +11,12 @@ const ATC = 'http://www.whocc.no/atc';
 const shipped = resolve(import.meta.dirname, '../../mappings');
 
 /** A mapping with one rxnorm source over small tables written for the test. */
-function rxMapping(tables: { atc: string; codes?: string; salts?: string }, extra: Record<string, unknown> = {}): string {
+function rxMapping(tables: { atc: string; codes?: string; salts?: string; routes?: string }, extra: Record<string, unknown> = {}): string {
   const dir = tempDir('leader-rx-');
   writeFileSync(join(dir, 'atc.csv'), tables.atc);
   if (tables.codes !== undefined) writeFileSync(join(dir, 'codes.csv'), tables.codes);
   if (tables.salts !== undefined) writeFileSync(join(dir, 'salts.csv'), tables.salts);
+  if (tables.routes !== undefined) writeFileSync(join(dir, 'routes.csv'), tables.routes);
   const config = {
     name: 'rx-test',
     diagnoses: { systems: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', namespace: 'icd10' }] },
@@ -29,6 +30,7 @@ function rxMapping(tables: { atc: string; codes?: string; salts?: string }, extr
           ingredientAtc: 'atc.csv',
           ...(tables.codes !== undefined ? { codes: 'codes.csv' } : {}),
           ...(tables.salts !== undefined ? { salts: 'salts.csv' } : {}),
+          ...(tables.routes !== undefined ? { routes: 'routes.csv' } : {}),
           transform: { prefix: 4 },
           ...extra,
         },
@@ -125,4 +127,20 @@ test('shipped mappings: an RxNorm clinical drug the site maps do not list resolv
     assert.deepEqual(m.medicationIngredients([draft]), ['amlodipine', 'benazepril'], name);
     assert.deepEqual(m.medicationLabels([draft]).sort(), ['C08C', 'C09A'], name);
   }
+});
+
+test('rxnorm source: the dose form picks the route-specific ATC codes of a multi-route ingredient', async () => {
+  const atc = 'ingredient,atc\ntimolol,C07AA06\ntimolol,S01ED01\nfluticasone,D07AC17\nfluticasone,R01AD08\nfluticasone,R03BA05\nwarfarin,B01AA03\n';
+  const routes = 'atc_group,dose_form_words\nS01,ophthalmic\nR01,nasal\nR03B,inhalation inhaler\nD,topical\n';
+  const m = await loadMapping(rxMapping({ atc, routes }));
+  const labels = (display: string) => m.medicationLabels([{ system: RXNORM, code: '1', display }]);
+  assert.deepEqual(labels('Timolol 5 MG/ML Ophthalmic Solution'), ['S01E']);
+  assert.deepEqual(labels('Timolol 10 MG Oral Tablet'), ['C07A']);
+  assert.deepEqual(labels('120 ACTUAT fluticasone 0.044 MG/ACTUAT Metered Dose Inhaler'), ['R03B']);
+  assert.deepEqual(labels('fluticasone 0.05 MG/ACTUAT Nasal Spray'), ['R01A']);
+  assert.deepEqual(labels('fluticasone 0.5 MG/ML Topical Cream'), ['D07A']);
+  assert.deepEqual(labels('fluticasone 1 MG Oral Capsule'), ['D07A', 'R01A', 'R03B'], 'no route matches and every code is route-bound: all kept');
+  assert.deepEqual(m.medicationLabels([{ system: RXNORM, code: '2', display: 'Timolol' }]), ['C07A', 'S01E'], 'no dose form: every code');
+  const noRoutes = await loadMapping(rxMapping({ atc }));
+  assert.deepEqual(noRoutes.medicationLabels([{ system: RXNORM, code: '1', display: 'Timolol 5 MG/ML Ophthalmic Solution' }]), ['C07A', 'S01E']);
 });
