@@ -30,9 +30,11 @@ const NUMBER = /^(?:\d+(?:\.\d+)?|\.\d+)$/;
 
 function isUnit(token: string): boolean {
   if (STRENGTH_UNITS.has(token)) return true;
-  // Composite units: MG/ML, UNT/ACTUAT, MG/HR, MEQ/ML, MG/MG ... the numerator decides.
+  // Homeopathic potencies are written as UCUM annotations: "30 [hp_C]", "6 [hp_X]".
+  if (/^\[hp_[A-Za-z]+\]$/.test(token)) return true;
+  // Composite units: MG/ML, UNT/ACTUAT, MG/HR, MG/Day, MEQ/ML, MG/MG ... the numerator decides.
   const slash = token.indexOf('/');
-  return slash > 0 && STRENGTH_UNITS.has(token.slice(0, slash)) && /^[A-Z0-9%/-]+$/.test(token);
+  return slash > 0 && STRENGTH_UNITS.has(token.slice(0, slash)) && /^[A-Za-z0-9%/-]+$/.test(token);
 }
 
 /** Index of the first word that starts a strength ("<number> <UNIT>"), or -1. */
@@ -46,6 +48,9 @@ function strengthStart(words: readonly string[]): number {
 /** FDA application numbers RxNorm puts first to tell otherwise identical drugs apart ("NDA020800 0.3 ML ..."). */
 const APPLICATION_NUMBER = /^(?:NDA|ANDA|BLA)\d+$/;
 
+/** Qualitative distinctions RxNorm writes before the ingredient ("Abuse-Deterrent 12 HR oxycodone ..."). */
+const LEADING_QUALIFIERS: ReadonlySet<string> = new Set(['abuse-deterrent']);
+
 /**
  * Removes leading quantity factors, qualitative distinctions and application numbers:
  * "1 ML ...", "0.4 ML ...", "24 HR ...", "120 ACTUAT ...", "NDA020800 ...".
@@ -53,7 +58,7 @@ const APPLICATION_NUMBER = /^(?:NDA|ANDA|BLA)\d+$/;
 function stripLeadingQuantities(words: string[]): string[] {
   let i = 0;
   for (;;) {
-    if (i < words.length && APPLICATION_NUMBER.test(words[i]!)) i += 1;
+    if (i < words.length && (APPLICATION_NUMBER.test(words[i]!) || LEADING_QUALIFIERS.has(words[i]!.toLowerCase()))) i += 1;
     else if (i + 1 < words.length && NUMBER.test(words[i]!) && isUnit(words[i + 1]!)) i += 2;
     else break;
   }
@@ -114,8 +119,11 @@ type ComponentResult = { ingredient: string; withStrength: boolean; doseForm?: s
 
 /** One " / "-separated component: "<ingredient> <strength>[ <dose form>]" or "<ingredient>[ <dose form>]". */
 function parseComponent(component: string, last: boolean): ComponentResult {
-  const words = stripLeadingQuantities(component.trim().split(/\s+/).filter(Boolean));
-  if (words.length === 0) return { error: `empty component in '${component.trim()}'` };
+  const trimmed = component.trim();
+  // "A / / B" splits into a component that starts with the separator's slash: an empty ingredient slot.
+  if (!trimmed || trimmed.startsWith('/') || trimmed.endsWith('/')) return { error: `empty component in '${trimmed}'` };
+  const words = stripLeadingQuantities(trimmed.split(/\s+/).filter(Boolean));
+  if (words.length === 0) return { error: `empty component in '${trimmed}'` };
   const at = strengthStart(words);
   if (at === 0) return { error: `component '${component.trim()}' has a strength but no ingredient before it` };
   if (at > 0) {
@@ -158,7 +166,7 @@ function parsePack(text: string): RxNormNameParse {
   const close = text.lastIndexOf('}');
   const inner = text.slice(1, close);
   const { rest: tail, brand } = splitBrand(text.slice(close + 1));
-  if (tail !== 'Pack' && tail.toLowerCase() !== 'pack') return { kind: 'unparsed', reason: `a pack ends in 'Pack' (got '${tail}')` };
+  if (!/^(?:pack|kit)$/i.test(tail)) return { kind: 'unparsed', reason: `a pack ends in 'Pack' or 'Kit' (got '${tail}')` };
   const members = splitTopLevel(inner.trim(), ' / ');
   if (!members || members.length === 0 || members.every((m) => !m.trim())) return { kind: 'unparsed', reason: 'a pack with no members' };
   const ingredients: string[] = [];

@@ -70,11 +70,12 @@ export class RxNormResolver {
   }
 
   /**
-   * The base ingredient of a normalised name: itself when the ATC table knows it, else the name with trailing
-   * salt/ester words removed when that base is known ("metoprolol tartrate" -> "metoprolol"), else itself.
+   * The base ingredient (IN) of a normalised name: the name with trailing salt/ester words removed when that base
+   * is in the ingredient table ("metoprolol tartrate" -> "metoprolol", "fluticasone propionate" -> "fluticasone"),
+   * else the name itself. "sodium chloride" stays, because "sodium" is not an ingredient of the table.
    */
   baseIngredient(name: string): string {
-    if (!name || this.tables.ingredientAtc.has(name)) return name;
+    if (!name) return name;
     let current = name;
     for (let guard = 0; guard < 4; guard++) {
       const salt = this.tables.salts.find((s) => current.endsWith(` ${s}`));
@@ -82,6 +83,7 @@ export class RxNormResolver {
       current = current.slice(0, -(salt.length + 1)).trim();
       if (this.tables.ingredientAtc.has(current)) return current;
     }
+    if (this.tables.ingredientAtc.has(name)) return name;
     // A leading salt word ("sodium valproate" style) is rarer; try it once.
     const lead = this.tables.salts.find((s) => name.startsWith(`${s} `));
     if (lead) {
@@ -91,12 +93,33 @@ export class RxNormResolver {
     return name;
   }
 
+  /** The name with every trailing salt word removed, known base or not: only for comparing two spellings of a drug. */
+  private stripSalts(name: string): string {
+    let current = name;
+    for (let guard = 0; guard < 4; guard++) {
+      const salt = this.tables.salts.find((s) => current.endsWith(` ${s}`));
+      if (!salt) break;
+      current = current.slice(0, -(salt.length + 1)).trim();
+    }
+    return current;
+  }
+
+  /**
+   * A biosimilar's FDA suffix ("infliximab-dyyb", "insulin glargine-yfgn") names the same substance: the suffix is
+   * dropped when what remains is a known ingredient.
+   */
+  private withoutBiosimilarSuffix(raw: string): string {
+    const m = /^(.*\S)-[a-z]{4}$/.exec(raw.trim());
+    if (!m) return raw;
+    return this.tables.ingredientAtc.has(this.baseIngredient(normaliseName(m[1]!))) ? m[1]! : raw;
+  }
+
   /** Ingredients of a parsed name, reduced to base ingredients. */
   ingredientsOfParse(parse: RxNormNameParse): string[] {
     if (parse.kind !== 'parsed') return [];
     const out: string[] = [];
     for (const raw of parse.ingredients) {
-      const base = this.baseIngredient(normaliseName(raw));
+      const base = this.baseIngredient(normaliseName(this.withoutBiosimilarSuffix(raw)));
       if (base && !out.includes(base)) out.push(base);
     }
     return out;
@@ -149,7 +172,7 @@ export class RxNormResolver {
       if (parse?.kind === 'parsed') {
         const named = this.ingredientsOfParse(parse);
         const comparable = named.every((n) => this.tables.ingredientAtc.has(n)) && ingredients.every((n) => this.tables.ingredientAtc.has(n));
-        if (comparable && !sameSet(named, ingredients)) {
+        if (comparable && !sameSet(named.map((n) => this.stripSalts(n)), ingredients.map((n) => this.stripSalts(n)))) {
           return {
             ingredients: [],
             via: 'none',
