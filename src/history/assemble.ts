@@ -9,7 +9,8 @@ import type { CodedEntry, Concept, ConceptKind, EncounterRecord, MedicationEntry
 
 /** Receives every diagnosis, procedure and medication occurrence placed in a history (coverage reports). */
 export interface OccurrenceSink {
-  occurrence(kind: ConceptKind, mapped: boolean, concept: Concept): void;
+  /** `codings`: every coding the resource carried (coverage counts the systems seen), [] for text only. */
+  occurrence(kind: ConceptKind, mapped: boolean, concept: Concept, codings?: readonly Coding[]): void;
 }
 
 export interface AssembleOptions {
@@ -249,7 +250,7 @@ export function assembleHistory(facts: PatientFacts, options: AssembleOptions): 
     }
     if (targets.length === 0) continue;
     const { entry, concept } = codedEntryOf(fact);
-    sink?.occurrence(fact.kind, entry !== undefined, concept);
+    sink?.occurrence(fact.kind, entry !== undefined, concept, fact.codings);
     if (!entry) continue;
     for (const enc of targets) {
       const tokens = fact.kind === 'diagnosis' ? enc.diagnosisTokens : enc.procedureTokens;
@@ -318,7 +319,7 @@ export function assembleHistory(facts: PatientFacts, options: AssembleOptions): 
     }
     const coding = matched ?? med.codings[0] ?? med.ingredients[0]?.codings[0];
     const concept: Concept = { system: coding?.system ?? '', code: coding?.code ?? '', ...(display ? { display } : {}) };
-    sink?.occurrence('medication', labels.length > 0, concept);
+    sink?.occurrence('medication', labels.length > 0, concept, med.codings.length > 0 ? med.codings : med.ingredients.flatMap((i) => i.codings));
     const entry: MedicationEntry = { concept, labels: [...labels], source: label, status: fact.status };
     if (fact.authoredOn) entry.authoredOn = fact.authoredOn;
     enc.record.medications.push(entry);

@@ -19,6 +19,10 @@ export type LookupOutcome =
 export class ConceptMap {
   /** Table rows whose source value could not be normalised (e.g. an NDC with letters), skipped at load. */
   skippedRows = 0;
+  /** Looked-up values that are not valid for the normalisation (an NDC with letters): never matched, counted here. */
+  invalidLookups = 0;
+  /** The first few of them, for reports. */
+  readonly invalidExamples: string[] = [];
 
   private constructor(
     readonly source: ConceptMapSource,
@@ -47,7 +51,11 @@ export class ConceptMap {
 
   lookupOutcome(value: string): LookupOutcome {
     const k = this.keys(value);
-    if ('invalid' in k) return { kind: 'invalid', reason: k.invalid };
+    if ('invalid' in k) {
+      this.invalidLookups++;
+      if (this.invalidExamples.length < 3 && !this.invalidExamples.includes(value)) this.invalidExamples.push(value.slice(0, 60));
+      return { kind: 'invalid', reason: k.invalid };
+    }
     const hits = k.keys.filter((key) => this.table.has(key));
     if (hits.length === 0) return { kind: 'miss' };
     // An unhyphenated 10-digit NDC reads three ways: accept it only when exactly one reading is in the table.
@@ -70,12 +78,19 @@ export class ConceptMap {
         return;
       }
       const k = map.keys(from);
-      // A table key must be unambiguous: an unhyphenated 10-digit NDC in the table itself cannot be placed.
-      if ('invalid' in k || k.keys.length !== 1) {
+      if ('invalid' in k) {
         map.skippedRows++;
         return;
       }
       const key = k.keys[0]!;
+      if (k.keys.length > 1) {
+        // An unhyphenated 10-digit NDC in the table itself cannot be placed. Fewer digits are an 11-digit NDC whose
+        // leading zeros a spreadsheet dropped (the table's own form): its first candidate is that, padded back.
+        if (from.replace(/\D/g, '').length >= 10) {
+          map.skippedRows++;
+          return;
+        }
+      }
       const label = transformLabel(to, source.transform);
       if (!label) return;
       const labels = table.get(key);

@@ -31,10 +31,20 @@ export interface MedicationMatch {
   fromText?: boolean;
 }
 
+export interface ConceptMapInfo {
+  path: string;
+  size: number;
+  /** Table rows skipped because their source value could not be normalised. */
+  skippedRows: number;
+  /** Values looked up that are not valid for the map's normalisation (e.g. NDCs with letters). */
+  readonly invalidLookups: number;
+  readonly invalidExamples: readonly string[];
+}
+
 export interface LoadedSiteMapping extends LoadedMapping {
   medicationMatch(codings: readonly Coding[], text?: string): MedicationMatch;
-  /** Loaded concept maps by source name, with their resolved paths and sizes. */
-  readonly conceptMaps: ReadonlyMap<string, { path: string; size: number }>;
+  /** Loaded concept maps by source name, with their resolved paths, sizes and normalisation counts (live). */
+  readonly conceptMaps: ReadonlyMap<string, ConceptMapInfo>;
 }
 
 const knownKeys = schemaKeys(MappingConfig);
@@ -328,7 +338,7 @@ export async function loadMapping(path: string, overrides: LoadOverrides = {}): 
     path: file,
     config,
     labelSpace: config.medications.labelSpace,
-    conceptMaps: new Map([...conceptMaps.values()].map((m) => [m.source.name, { path: m.path, size: m.size }])),
+    conceptMaps: new Map([...conceptMaps.values()].map((m) => [m.source.name, m])),
     labelEntry: (label) => catalog[label],
     medicationLabels: (codings, text) => medicationMatch(codings, text).labels,
     medicationMatch,

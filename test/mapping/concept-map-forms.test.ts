@@ -26,7 +26,7 @@ function mapping(source: Record<string, unknown>, csv: string): string {
 
 test('concept map normalise ndc: table and data in different NDC forms meet at 5-4-2', async () => {
   // Table keys in three forms; one unhyphenated 10-digit row cannot be placed and is skipped.
-  const csv = 'from,to\n00002-1433-80,A10AB04\n50090-347-01,C09AA03\n68180051301,C10AA05\n0781123456,N02BE01\n';
+  const csv = 'from,to\n00002-1433-80,A10AB04\n50090-347-01,C09AA03\n68180051301,C10AA05\n0781123456,N02BE01\n2143381,B01AA03\n';
   const m = await loadMapping(mapping({ systems: [NDC], normalise: 'ndc' }, csv));
   const labels = (code: string) => m.medicationLabels([{ system: NDC, code }]);
   assert.deepEqual(labels('0002-1433-80'), ['A10A'], '4-4-2 data, 5-4-2 table');
@@ -36,6 +36,7 @@ test('concept map normalise ndc: table and data in different NDC forms meet at 5
   assert.deepEqual(labels('68180-0513-1'), ['C10A'], '5-4-1 data, 11-digit table');
   assert.deepEqual(labels('0781123456'), [], 'the table row was ambiguous, so it was not loaded');
   assert.deepEqual(labels('0002-1433-8A'), [], 'letters: not matched');
+  assert.deepEqual(labels('00002-1433-81'), ['B01A'], 'a table row that lost its leading zeros is the 11-digit NDC padded back');
 });
 
 test('concept map normalise ndc: an unhyphenated 10-digit code with two readings in the table matches neither', async () => {
