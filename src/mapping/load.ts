@@ -222,11 +222,13 @@ export async function loadMapping(path: string, overrides: LoadOverrides = {}): 
     if (a && b && a !== b) pairs.set(pairKey(a, b), a < b ? [a, b] : [b, a]);
   };
   if (config.interactions.file) {
-    await readCsvColumns(
-      { mappingFile: file, field: 'interactions.file', path: resolve(base, config.interactions.file) },
-      config.interactions.columns,
-      ([a, b]) => addPair(a ?? '', b ?? ''),
-    );
+    const path = resolve(base, config.interactions.file);
+    await readCsvColumns({ mappingFile: file, field: 'interactions.file', path }, config.interactions.columns, ([a, b], line) => {
+      // A pair with a missing side is a broken knowledge row, not a row to skip quietly.
+      const empty = !a ? config.interactions.columns[0] : !b ? config.interactions.columns[1] : undefined;
+      if (empty !== undefined) throw new MappingError(file, 'interactions.file', `${path}: line ${line}: field '${empty}': empty`);
+      addPair(a!, b!);
+    });
   }
   for (const [a, b] of config.interactions.pairs) addPair(a, b);
   const pairList = [...pairs.values()];

@@ -14,8 +14,8 @@ export interface TableRef {
 /** WHO ATC level 5 (e.g. C09AA03), or level 4 (e.g. B03AC) for substances the index codes only at level 4. */
 export const ATC5 = /^[A-Z]\d{2}[A-Z]{2}(?:\d{2})?$/
 
-function rowError(ref: TableRef, row: number, column: string, detail: string): MappingError {
-  return new MappingError(ref.mappingFile, ref.field, `${ref.path}: row ${row}: field '${column}': ${detail}`);
+function rowError(ref: TableRef, line: number, column: string, detail: string): MappingError {
+  return new MappingError(ref.mappingFile, ref.field, `${ref.path}: line ${line}: field '${column}': ${detail}`);
 }
 
 /** ingredient,atc (several rows per ingredient allowed) -> normalised ingredient name -> ATC level-5 codes. */

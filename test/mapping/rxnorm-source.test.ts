@@ -101,14 +101,15 @@ test('rxnorm source: unparsable displays and malformed codings give no labels an
   assert.deepEqual(m.medicationIngredients([raw({ system: RXNORM, code: null, display: 42 })], raw(7)), []);
 });
 
-test('rxnorm tables: a malformed row names the file, the row and the field', async () => {
+test('rxnorm tables: a malformed row names the file, the line and the field', async () => {
   const cases: Array<[Parameters<typeof rxMapping>[0], RegExp]> = [
-    [{ atc: 'ingredient,atc\nlisinopril,C09AA03\nwarfarin,B01\n' }, /atc\.csv: row 3: field 'atc': 'B01' is not a WHO ATC/],
-    [{ atc: 'ingredient,atc\n,C09AA03\n' }, /atc\.csv: row 2: field 'ingredient': empty/],
-    [{ atc: ATC_TABLE, codes: 'rxcui,tty,ingredients\n29046,IN,lisinopril\n12a,IN,warfarin\n' }, /codes\.csv: row 3: field 'rxcui'/],
-    [{ atc: ATC_TABLE, codes: 'rxcui,tty,ingredients\n29046,XYZ,lisinopril\n' }, /codes\.csv: row 2: field 'tty'/],
-    [{ atc: ATC_TABLE, codes: 'rxcui,tty,ingredients\n29046,IN,\n' }, /codes\.csv: row 2: field 'ingredients'/],
+    [{ atc: 'ingredient,atc\nlisinopril,C09AA03\nwarfarin,B01\n' }, /atc\.csv: line 3: field 'atc': 'B01' is not a WHO ATC/],
+    [{ atc: 'ingredient,atc\n,C09AA03\n' }, /atc\.csv: line 2: field 'ingredient': empty/],
+    [{ atc: ATC_TABLE, codes: 'rxcui,tty,ingredients\n29046,IN,lisinopril\n12a,IN,warfarin\n' }, /codes\.csv: line 3: field 'rxcui'/],
+    [{ atc: ATC_TABLE, codes: 'rxcui,tty,ingredients\n29046,XYZ,lisinopril\n' }, /codes\.csv: line 2: field 'tty'/],
+    [{ atc: ATC_TABLE, codes: 'rxcui,tty,ingredients\n29046,IN,\n' }, /codes\.csv: line 2: field 'ingredients'/],
     [{ atc: 'name,code\nlisinopril,C09AA03\n' }, /column\(s\) 'ingredient', 'atc' not in header/],
+    [{ atc: '# source: a comment line\ningredient,atc\nlisinopril,C09AA03\nwarfarin,B1AA03\n' }, /atc\.csv: line 4: field 'atc'/],
   ];
   for (const [tables, pattern] of cases) {
     await assert.rejects(loadMapping(rxMapping(tables)), (err: unknown) => {
@@ -143,4 +144,21 @@ test('rxnorm source: the dose form picks the route-specific ATC codes of a multi
   assert.deepEqual(m.medicationLabels([{ system: RXNORM, code: '2', display: 'Timolol' }]), ['C07A', 'S01E'], 'no dose form: every code');
   const noRoutes = await loadMapping(rxMapping({ atc }));
   assert.deepEqual(noRoutes.medicationLabels([{ system: RXNORM, code: '1', display: 'Timolol 5 MG/ML Ophthalmic Solution' }]), ['C07A', 'S01E']);
+});
+
+test('interaction pairs: a row with an empty side names the file, the line and the column', async () => {
+  const dir = tempDir('leader-ddi-');
+  writeFileSync(join(dir, 'ddi.csv'), '# pairs\natc3_a,atc3_b\nB01A,M01A\nN02B,\n');
+  const path = join(dir, 'mapping.json');
+  writeFileSync(
+    path,
+    JSON.stringify({
+      name: 'ddi-test',
+      diagnoses: { systems: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', namespace: 'icd10' }] },
+      procedures: { systems: [{ system: 'http://snomed.info/sct', namespace: 'sct' }] },
+      medications: { labelSpace: 'atc3', sources: [{ kind: 'coding', system: ATC, transform: { prefix: 4 } }] },
+      interactions: { file: 'ddi.csv' },
+    }),
+  );
+  await assert.rejects(loadMapping(path), /interactions\.file: .*ddi\.csv: line 4: field 'atc3_b': empty/);
 });
