@@ -18,7 +18,7 @@ export type RxNormNameParse =
       pack: boolean;
       /** True when at least one component carried a strength (a clinical/branded drug or component, not an ingredient). */
       withStrength: boolean;
-      /** Dose form words after the last strength (or after the ingredient of an SCDF), e.g. "Extended Release Oral Tablet"; absent for packs. */
+      /** Dose form words after the last strength (or after the ingredient of an SCDF), e.g. "Extended Release Oral Tablet"; a pack's member forms joined by " / ". */
       doseForm?: string;
     }
   | { kind: 'unparsed'; reason: string };
@@ -170,19 +170,22 @@ function parsePack(text: string): RxNormNameParse {
   const members = splitTopLevel(inner.trim(), ' / ');
   if (!members || members.length === 0 || members.every((m) => !m.trim())) return { kind: 'unparsed', reason: 'a pack with no members' };
   const ingredients: string[] = [];
+  const forms: string[] = [];
   for (const member of members) {
     // "<count> (<drug name>)"; the count may be missing in some site extracts.
     const m = /^\s*(?:\d+\s*)?\((.*)\)\s*$/s.exec(member);
     if (!m) return { kind: 'unparsed', reason: `pack member '${member.trim()}' is not '<count> (<drug>)'` };
     const drug = parseDrug(m[1]!);
     if (drug.kind === 'unparsed') return { kind: 'unparsed', reason: `pack member '${m[1]!.trim()}': ${drug.reason}` };
+    if (drug.doseForm && !forms.includes(drug.doseForm)) forms.push(drug.doseForm);
     for (const ingredient of drug.ingredients) {
       if (INACTIVE_PACK_INGREDIENTS.has(ingredient.toLowerCase())) continue;
       if (!ingredients.some((x) => x.toLowerCase() === ingredient.toLowerCase())) ingredients.push(ingredient);
     }
   }
   if (ingredients.length === 0) return { kind: 'unparsed', reason: 'a pack whose members have no active ingredient' };
-  return { kind: 'parsed', ingredients, ...(brand ? { brand } : {}), pack: true, withStrength: true };
+  // The members' dose forms, together: a route-specific ATC code is chosen only if some member has that route.
+  return { kind: 'parsed', ingredients, ...(brand ? { brand } : {}), pack: true, withStrength: true, ...(forms.length > 0 ? { doseForm: forms.join(' / ') } : {}) };
 }
 
 /** Parses an RxNorm normalised name (any term type an order carries). Never throws. */
