@@ -78,6 +78,20 @@ test('RxNorm names: what does not follow the convention is unparsed with a reaso
   }
 });
 
+test('RxNorm names: arbitrary strings never throw and always give a defined outcome', () => {
+  // A deterministic generator over the characters names are made of, brackets and separators included.
+  const alphabet = 'abcXYZ 0123456789./-%[](){},|MG ML UNT Pack / ';
+  let seed = 12345;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+  for (let i = 0; i < 3000; i++) {
+    let text = '';
+    const length = next() % 80;
+    for (let j = 0; j < length; j++) text += alphabet[next() % alphabet.length];
+    const result = parseRxNormName(text);
+    assert.ok(result.kind === 'parsed' ? result.ingredients.length > 0 : result.reason.length > 0, JSON.stringify(text));
+  }
+});
+
 test('name normalisation: case, accents, whitespace and punctuation do not matter', () => {
   assert.equal(normaliseName('  Insulin Isophane, HUMAN '), 'insulin isophane human');
   assert.equal(normaliseName('omega-3-acid ethyl esters'), 'omega 3 acid ethyl esters');
