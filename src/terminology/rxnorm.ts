@@ -25,7 +25,9 @@ export interface RxNormTables {
   routes?: readonly RouteRule[];
 }
 
-const CACHE_LIMIT = 50_000;
+/** Entries kept before the cache starts over, and the longest key cached: hostile input must not grow memory. */
+const CACHE_LIMIT = 20_000;
+const CACHE_KEY_LIMIT = 512;
 
 function unique(values: readonly string[]): string[] {
   return [...new Set(values.filter(Boolean))];
@@ -133,8 +135,7 @@ export class RxNormResolver {
     const cached = this.cache.get(key);
     if (cached) return cached;
     const result = this.resolveUncached(code, display);
-    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-    this.cache.set(key, result);
+    this.remember(key, result);
     return result;
   }
 
@@ -157,9 +158,14 @@ export class RxNormResolver {
           ? { ingredients, via: 'name', ...(parse.doseForm ? { doseForm: parse.doseForm } : {}) }
           : { ingredients: [], via: 'none', reason: `text names ingredient(s) not in the ingredient table: ${unknown.join(', ')}` };
     }
+    this.remember(key, result);
+    return result;
+  }
+
+  private remember(key: string, result: IngredientResolution): void {
+    if (key.length > CACHE_KEY_LIMIT) return;
     if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
     this.cache.set(key, result);
-    return result;
   }
 
   private resolveUncached(code: string, display: string): IngredientResolution {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadMapping } from '../../src/mapping/load.ts';
 import { MappingError } from '../../src/mapping/errors.ts';
@@ -121,8 +121,13 @@ test('rxnorm tables: a malformed row names the file, the line and the field', as
   }
 });
 
-test('shipped mappings: an RxNorm clinical drug the site maps do not list resolves through the rxnorm source', async () => {
+test('shipped mappings: an RxNorm clinical drug the site maps do not list resolves through the rxnorm source', async (t) => {
   for (const name of ['synthetic', 'synthea']) {
+    // synthea.json reads its interaction pairs from the shared data folder.
+    if (name === 'synthea' && !existsSync(resolve(shipped, '../../shared/data/ddi/gamenet-ddi-atc3-pairs.csv'))) {
+      t.diagnostic('synthea.json skipped: ../shared/data/ddi is absent');
+      continue;
+    }
     const m = await loadMapping(join(shipped, `${name}.json`));
     const draft = { system: RXNORM, code: '999000111', display: 'Amlodipine 5 MG / Benazepril Hydrochloride 20 MG Oral Capsule [Lotrel]' };
     assert.deepEqual(m.medicationIngredients([draft]), ['amlodipine', 'benazepril'], name);
