@@ -287,9 +287,9 @@ export function extractResource(r: Json, ctx: ExtractContext): Extracted | undef
         fact.codings = codingsOf(concept, ctx.intern);
         const text = medicationText(fact.codings, str(concept.text));
         if (text) fact.text = ctx.intern.get(text);
-        // Text only (no coding): kept, so that a mapping matching by text can place it and coverage counts it.
+        // Text alone can still be mapped (a `match: "text"` concept map, the rxnorm source): keep it, coverage counts it.
         if (fact.codings.length === 0 && !fact.text) {
-          issue(ctx, 'no-code', label, 'medicationCodeableConcept.coding', 'medicationCodeableConcept has neither a coding with a code nor text');
+          issue(ctx, 'no-code', label, 'medicationCodeableConcept.coding', 'medicationCodeableConcept has no coding with a code and no text');
           return undefined;
         }
       } else if (ref) {

@@ -9,7 +9,8 @@ import type { CodedEntry, Concept, ConceptKind, EncounterRecord, MedicationEntry
 
 /** Receives every diagnosis, procedure and medication occurrence placed in a history (coverage reports). */
 export interface OccurrenceSink {
-  occurrence(kind: ConceptKind, mapped: boolean, concept: Concept): void;
+  /** `codings`: every coding the resource carried (coverage counts the systems seen), [] for text only. */
+  occurrence(kind: ConceptKind, mapped: boolean, concept: Concept, codings?: readonly Coding[]): void;
 }
 
 export interface AssembleOptions {
@@ -33,7 +34,7 @@ interface PlacedEncounter {
 }
 
 interface MedicationMatcher {
-  medicationMatch?(codings: readonly Coding[]): { labels: string[]; matched?: Coding };
+  medicationMatch?(codings: readonly Coding[], text?: string): { labels: string[]; matched?: Coding };
 }
 
 export function parseDate(value: string | undefined): number | undefined {
@@ -266,7 +267,7 @@ export function assembleHistory(facts: PatientFacts, options: AssembleOptions): 
     }
     if (targets.length === 0) continue;
     const { entry, concept } = codedEntryOf(fact);
-    sink?.occurrence(fact.kind, entry !== undefined, concept);
+    sink?.occurrence(fact.kind, entry !== undefined, concept, fact.codings);
     if (!entry) continue;
     for (const enc of targets) {
       const tokens = fact.kind === 'diagnosis' ? enc.diagnosisTokens : enc.procedureTokens;
@@ -280,7 +281,9 @@ export function assembleHistory(facts: PatientFacts, options: AssembleOptions): 
   }
 
   const matcher = mapping as LoadedMapping & MedicationMatcher;
-  const match = (codings: readonly Coding[]): { labels: string[]; matched?: Coding } => {
+  const match = (codings: readonly Coding[], text?: string): { labels: string[]; matched?: Coding } => {
+    // The cache is keyed by the codings array alone, so text-bearing lookups go straight to the mapping (it caches per code).
+    if (text) return matcher.medicationMatch ? matcher.medicationMatch(codings, text) : { labels: mapping.medicationLabels(codings, text) };
     let found = cache.medication.get(codings);
     if (!found) {
       found = matcher.medicationMatch ? matcher.medicationMatch(codings) : { labels: mapping.medicationLabels(codings) };
@@ -325,7 +328,7 @@ export function assembleHistory(facts: PatientFacts, options: AssembleOptions): 
       report('no-code', fact, label, 'medication', 'the medication has no coding to map');
       continue;
     }
-    let { labels, matched } = match(med.codings);
+    let { labels, matched } = match(med.codings, med.text);
     let display = matched?.display ?? med.text;
     if (labels.length === 0 && med.ingredients.length > 0) {
       // A mixture: its labels are those of its ingredients.
@@ -336,7 +339,7 @@ export function assembleHistory(facts: PatientFacts, options: AssembleOptions): 
     }
     const coding = matched ?? med.codings[0] ?? med.ingredients[0]?.codings[0];
     const concept: Concept = { system: coding?.system ?? '', code: coding?.code ?? '', ...(display ? { display } : {}) };
-    sink?.occurrence('medication', labels.length > 0, concept);
+    sink?.occurrence('medication', labels.length > 0, concept, med.codings.length > 0 ? med.codings : med.ingredients.flatMap((i) => i.codings));
     const entry: MedicationEntry = { concept, labels: [...labels], source: label, status: fact.status };
     if (fact.authoredOn) entry.authoredOn = fact.authoredOn;
     enc.record.medications.push(entry);

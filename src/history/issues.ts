@@ -60,6 +60,8 @@ export function formatIssue(issue: ReadIssue): string {
 export class IssueLog {
   readonly counts = new Map<IssueKind, number>();
   readonly examples = new Map<IssueKind, ReadIssue[]>();
+  /** Counts by kind and resource type (`Condition`, `MedicationRequest`, ...): coverage puts skipped resources back in its denominators. */
+  readonly byResourceType = new Map<IssueKind, Map<string, number>>();
 
   constructor(
     readonly maxExamples = 5,
@@ -71,6 +73,12 @@ export class IssueLog {
 
   add(issue: ReadIssue): void {
     this.counts.set(issue.kind, (this.counts.get(issue.kind) ?? 0) + 1);
+    const type = issue.resource?.split('/')[0];
+    if (type) {
+      let types = this.byResourceType.get(issue.kind);
+      if (!types) this.byResourceType.set(issue.kind, (types = new Map()));
+      types.set(type, (types.get(type) ?? 0) + 1);
+    }
     if (this.keepAll) this.all.push(issue);
     const list = this.examples.get(issue.kind);
     if (!list) this.examples.set(issue.kind, [issue]);

@@ -1,5 +1,6 @@
 // Mapping coverage: how much of a site's data the mapping turns into model inputs and labels,
 // and which unmapped codes matter most.
+import type { Coding } from 'fhir/r4';
 import type { OccurrenceSink } from '../history/assemble.ts';
 import type { IssueLog } from '../history/issues.ts';
 import type { Concept, ConceptKind, PatientHistory } from '../history/types.ts';
@@ -12,12 +13,35 @@ export interface UnmappedCode {
   count: number;
 }
 
+export interface SystemSeen {
+  system: string;
+  /** Resources of the kind with at least one coding of this system. */
+  resources: number;
+  /** Whether the mapping lists this system for the kind. */
+  configured: boolean;
+}
+
 export interface KindCoverage {
+  /** Every resource of the kind that was read: occurrences plus those skipped for having no usable code. */
+  resources: number;
+  /** Resources that reached the mapping (a coding, or text only). */
   occurrences: number;
+  /** Resources skipped because they carry no coding with a code (and, for medications, no text either). */
+  noCode: number;
+  /** Occurrences with text but no coding (mappable only by `match: "text"` or the rxnorm source). */
+  textOnly: number;
   mapped: number;
-  /** mapped / occurrences (0 when there are none). */
+  /** mapped / resources (0 when there are none): resources without a usable code count as unmapped. */
   share: number;
   topUnmapped: UnmappedCode[];
+  /** Code systems seen on the kind's resources, most frequent first. */
+  systems: SystemSeen[];
+}
+
+/** Something the mapping's author should look at; `--strict` turns warnings into a non-zero exit. */
+export interface CoverageWarning {
+  kind: 'diagnoses' | 'procedures' | 'medications';
+  message: string;
 }
 
 export interface CoverageReport {
@@ -33,16 +57,51 @@ export interface CoverageReport {
   procedures: KindCoverage;
   medications: KindCoverage;
   labels: { distinct: number; top: Array<{ label: string; name?: string; count: number }> };
+  warnings: CoverageWarning[];
+  /** Per concept map: values that were not valid for its normalisation (never matched, e.g. NDCs with letters). */
+  conceptMaps: Array<{ name: string; size: number; skippedRows: number; invalidLookups: number; invalidExamples: string[] }>;
   issues: ReturnType<IssueLog['toJSON']>;
 }
+
+/** The systems a mapping configures for each kind (medications: every source's systems). */
+export function configuredSystems(mapping: LoadedMapping): Record<ConceptKind, Set<string>> {
+  const { config } = mapping;
+  const medications = new Set<string>();
+  for (const source of config.medications.sources) {
+    if (source.kind === 'coding') medications.add(source.system);
+    else for (const system of source.systems) medications.add(system);
+  }
+  return {
+    diagnosis: new Set(config.diagnoses.systems.map((r) => r.system)),
+    procedure: new Set(config.procedures.systems.map((r) => r.system)),
+    medication: medications,
+  };
+}
+
+const plural: Record<ConceptKind, CoverageWarning['kind']> = { diagnosis: 'diagnoses', procedure: 'procedures', medication: 'medications' };
+
+/** Resource types whose skipped-for-no-code count belongs to each kind's denominator. */
+const resourceTypes: Record<ConceptKind, string> = { diagnosis: 'Condition', procedure: 'Procedure', medication: 'MedicationRequest' };
 
 class KindCounter {
   occurrences = 0;
   mapped = 0;
+  textOnly = 0;
   readonly unmapped = new Map<string, UnmappedCode>();
+  /** system -> [resources carrying it, of which unmapped]. */
+  readonly systems = new Map<string, [number, number]>();
 
-  add(mapped: boolean, concept: Concept): void {
+  add(mapped: boolean, concept: Concept, codings: readonly Coding[] | undefined): void {
     this.occurrences++;
+    const systems = new Set<string>();
+    for (const c of codings ?? []) if (typeof c.system === 'string' && c.system) systems.add(c.system);
+    if (codings !== undefined && codings.length === 0) this.textOnly++;
+    for (const system of systems) {
+      const seen = this.systems.get(system) ?? [0, 0];
+      seen[0]++;
+      if (!mapped) seen[1]++;
+      this.systems.set(system, seen);
+    }
     if (mapped) {
       this.mapped++;
       return;
@@ -57,13 +116,36 @@ class KindCounter {
     }
   }
 
-  report(top: number): KindCoverage {
+  report(top: number, noCode: number, configured: ReadonlySet<string>): KindCoverage {
+    const resources = this.occurrences + noCode;
     return {
+      resources,
       occurrences: this.occurrences,
+      noCode,
+      textOnly: this.textOnly,
       mapped: this.mapped,
-      share: this.occurrences === 0 ? 0 : this.mapped / this.occurrences,
+      share: resources === 0 ? 0 : this.mapped / resources,
       topUnmapped: [...this.unmapped.values()].sort((a, b) => b.count - a.count || a.code.localeCompare(b.code)).slice(0, top),
+      systems: [...this.systems]
+        .map(([system, [n]]) => ({ system, resources: n, configured: configured.has(system) }))
+        .sort((a, b) => b.resources - a.resources || a.system.localeCompare(b.system)),
     };
+  }
+
+  /**
+   * A configured system that matches nothing while resources left unmapped carry systems the mapping does not
+   * list: the typo'd URI, or a vocabulary the mapping was not written for.
+   */
+  warnings(kind: ConceptKind, configured: ReadonlySet<string>): CoverageWarning[] {
+    const others = [...this.systems].filter(([system, [, unmapped]]) => !configured.has(system) && unmapped > 0);
+    if (others.length === 0) return [];
+    const seen = [...this.systems]
+      .sort((a, b) => b[1][0] - a[1][0])
+      .map(([system, [n]]) => `${system} (${n}${configured.has(system) ? ', configured' : ''})`)
+      .join(', ');
+    const unmatched = [...configured].filter((system) => !this.systems.has(system));
+    if (unmatched.length === 0) return [];
+    return [{ kind: plural[kind], message: `configured system(s) matching no ${plural[kind]}: ${unmatched.join(', ')}; systems seen: ${seen}` }];
   }
 }
 
@@ -79,8 +161,8 @@ export class CoverageCollector implements OccurrenceSink {
   private multi = 0;
   private readonly labels = new Map<string, number>();
 
-  occurrence(kind: ConceptKind, mapped: boolean, concept: Concept): void {
-    this.kinds[kind].add(mapped, concept);
+  occurrence(kind: ConceptKind, mapped: boolean, concept: Concept, codings?: readonly Coding[]): void {
+    this.kinds[kind].add(mapped, concept, codings);
   }
 
   history(history: PatientHistory): void {
@@ -97,7 +179,23 @@ export class CoverageCollector implements OccurrenceSink {
     if (eligible >= 2) this.multi++;
   }
 
-  report(mapping: LoadedMapping, input: string, issues: IssueLog, top = 20): CoverageReport {
+  report(
+    mapping: LoadedMapping & { conceptMaps?: ReadonlyMap<string, { size: number; skippedRows: number; invalidLookups: number; invalidExamples: readonly string[] }> },
+    input: string,
+    issues: IssueLog,
+    top = 20,
+  ): CoverageReport {
+    const configured = configuredSystems(mapping);
+    const noCode = issues.byResourceType.get('no-code');
+    const kind = (k: ConceptKind) => this.kinds[k].report(top, noCode?.get(resourceTypes[k]) ?? 0, configured[k]);
+    const warnings: CoverageWarning[] = [];
+    for (const k of ['diagnosis', 'procedure', 'medication'] as const) {
+      warnings.push(...this.kinds[k].warnings(k, configured[k]));
+      const counter = this.kinds[k];
+      if (counter.occurrences > 0 && counter.mapped === 0) {
+        warnings.push({ kind: plural[k], message: `no ${plural[k]} mapped at all (${counter.occurrences} read)` });
+      }
+    }
     return {
       mapping: mapping.path,
       input,
@@ -105,9 +203,9 @@ export class CoverageCollector implements OccurrenceSink {
       encounters: this.encounters,
       encountersWithDiagnosisAndLabel: this.eligible,
       patientsWithTwoOrMore: this.multi,
-      diagnoses: this.kinds.diagnosis.report(top),
-      procedures: this.kinds.procedure.report(top),
-      medications: this.kinds.medication.report(top),
+      diagnoses: kind('diagnosis'),
+      procedures: kind('procedure'),
+      medications: kind('medication'),
       labels: {
         distinct: this.labels.size,
         top: [...this.labels]
@@ -118,6 +216,14 @@ export class CoverageCollector implements OccurrenceSink {
             return { label, ...(name ? { name } : {}), count };
           }),
       },
+      warnings,
+      conceptMaps: [...(mapping.conceptMaps ?? new Map())].map(([name, m]) => ({
+        name,
+        size: m.size,
+        skippedRows: m.skippedRows,
+        invalidLookups: m.invalidLookups,
+        invalidExamples: [...m.invalidExamples],
+      })),
       issues: issues.toJSON(),
     };
   }
@@ -163,11 +269,35 @@ export function renderCoverageTable(report: CoverageReport): string {
     ['procedures', report.procedures],
     ['medications', report.medications],
   ];
-  out.push(...table(['kind', 'occurrences', 'mapped', 'share'], kinds.map(([k, c]) => [k, String(c.occurrences), String(c.mapped), pct(c.share)])));
+  out.push(
+    ...table(
+      ['kind', 'resources', 'no usable code', 'text only', 'mapped', 'share'],
+      kinds.map(([k, c]) => [k, String(c.resources), String(c.noCode), String(c.textOnly), String(c.mapped), pct(c.share)]),
+    ),
+    '(share = mapped / resources; resources without a usable code are skipped from training and count as unmapped)',
+  );
+  for (const [kind, coverage] of kinds) {
+    if (coverage.systems.length === 0) continue;
+    out.push('', `code systems on ${kind}:`);
+    out.push(...table(['resources', 'configured', 'system'], coverage.systems.map((s) => [String(s.resources), s.configured ? 'yes' : 'no', s.system])));
+  }
   for (const [kind, coverage] of kinds) {
     if (coverage.topUnmapped.length === 0) continue;
     out.push('', `top unmapped ${kind}:`);
     out.push(...table(['count', 'system', 'code', 'display'], coverage.topUnmapped.map((u) => [String(u.count), u.system, truncate(u.code, 40), truncate(u.display)])));
+  }
+  const maps = report.conceptMaps.filter((m) => m.skippedRows > 0 || m.invalidLookups > 0);
+  if (maps.length > 0) {
+    out.push('', 'concept maps:');
+    for (const m of maps) {
+      out.push(
+        `  ${m.name}: ${m.size} keys; ${m.skippedRows} table rows not normalisable (skipped); ${m.invalidLookups} values in the data not normalisable (not matched)${m.invalidExamples.length > 0 ? `, e.g. ${m.invalidExamples.map((e) => `'${e}'`).join(', ')}` : ''}`,
+      );
+    }
+  }
+  if (report.warnings.length > 0) {
+    out.push('', `warnings (${report.warnings.length}):`);
+    for (const w of report.warnings) out.push(`  ${w.kind}: ${w.message}`);
   }
   const issueKinds = Object.entries(report.issues.byKind);
   if (issueKinds.length > 0) {
@@ -180,4 +310,30 @@ export function renderCoverageTable(report: CoverageReport): string {
     }
   }
   return out.join('\n');
+}
+
+/**
+ * Why a dataset build wrote no records, from the coverage of the same read: what was read, what the mapping
+ * matched, and the systems seen against those configured.
+ */
+export function explainEmptyDataset(report: CoverageReport, skipped: Readonly<Record<string, number>>): string {
+  const lines: string[] = [];
+  if (report.patients === 0 || report.encounters === 0) {
+    lines.push(`the input held ${report.patients} patient(s) and ${report.encounters} usable encounter(s)`);
+  } else {
+    lines.push(`no encounter had both a mapped diagnosis and a medication label (${report.encounters} encounters of ${report.patients} patients read)`);
+  }
+  const skips = Object.entries(skipped).map(([k, v]) => `${k} ${v}`).join(', ');
+  if (skips) lines.push(`encounters skipped: ${skips}`);
+  const kinds: Array<[string, KindCoverage]> = [
+    ['diagnoses', report.diagnoses],
+    ['procedures', report.procedures],
+    ['medications', report.medications],
+  ];
+  for (const [kind, c] of kinds) {
+    const seen = c.systems.map((s) => `${s.system} (${s.resources}${s.configured ? ', configured' : ''})`).join(', ') || 'none';
+    lines.push(`${kind}: mapped ${c.mapped}/${c.resources}${c.noCode > 0 ? ` (${c.noCode} without a usable code)` : ''}; systems seen: ${seen}`);
+  }
+  for (const w of report.warnings) lines.push(`warning: ${w.kind}: ${w.message}`);
+  return lines.join('\n  ');
 }

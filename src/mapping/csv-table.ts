@@ -18,7 +18,8 @@ export interface CsvRef {
 export async function readCsvColumns(
   ref: CsvRef,
   columns: readonly string[],
-  onRow: (values: string[], rowNumber: number) => void,
+  /** `line`: the record's line in the file (1-based, comment lines counted), for messages that name it. */
+  onRow: (values: string[], line: number) => void,
 ): Promise<number> {
   const source = createReadStream(ref.path);
   const opened = new Promise<void>((resolve, reject) => {
@@ -35,14 +36,14 @@ export async function readCsvColumns(
       code === 'ENOENT' ? `file not found: ${ref.path}` : `cannot read ${ref.path}: ${(err as Error).message}`,
     );
   }
-  const parser = parse({ comment: '#', skip_empty_lines: true, trim: true, relax_column_count: true, bom: true });
+  const parser = parse({ comment: '#', skip_empty_lines: true, trim: true, relax_column_count: true, bom: true, info: true });
   const input = ref.path.endsWith('.gz') ? source.pipe(createGunzip()) : source;
   input.on('error', (err: Error) => parser.destroy(err));
   input.pipe(parser);
   let indexes: number[] | undefined;
   let rows = 0;
   try {
-    for await (const record of parser as AsyncIterable<string[]>) {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       if (!indexes) {
         const header = record.map((h) => h.trim());
         indexes = columns.map((c) => header.indexOf(c));
@@ -59,7 +60,7 @@ export async function readCsvColumns(
       rows++;
       onRow(
         indexes.map((i) => record[i] ?? ''),
-        rows + 1,
+        info.lines,
       );
     }
   } catch (err) {

@@ -13,6 +13,9 @@ import { LabelEntry, MappingConfig, type KindRules, type SystemRule } from './sc
 import { nearestKey, schemaKeys } from './schema-keys.ts';
 import { compileProfileFields } from '../fhir/profile-fields.ts';
 import type { LoadedMapping } from './types.ts';
+import { RxNormResolver, type IngredientResolution } from '../terminology/rxnorm.ts';
+import { loadIngredientAtc, loadRouteRules, loadRxNormCodes, loadSalts } from '../terminology/tables.ts';
+import { normaliseName } from '../terminology/names.ts';
 
 export interface LoadOverrides {
   /** Concept-map file paths by source name (`--concept-map name=path`), replacing the mapping's own. */
@@ -22,13 +25,26 @@ export interface LoadOverrides {
 /** The medication lookup with the coding that produced the labels (for display and coverage reports). */
 export interface MedicationMatch {
   labels: string[];
+  /** The coding that produced the labels; absent when they came from CodeableConcept.text. */
   matched?: Coding;
+  /** True when the labels came from CodeableConcept.text. */
+  fromText?: boolean;
+}
+
+export interface ConceptMapInfo {
+  path: string;
+  size: number;
+  /** Table rows skipped because their source value could not be normalised. */
+  skippedRows: number;
+  /** Values looked up that are not valid for the map's normalisation (e.g. NDCs with letters). */
+  readonly invalidLookups: number;
+  readonly invalidExamples: readonly string[];
 }
 
 export interface LoadedSiteMapping extends LoadedMapping {
-  medicationMatch(codings: readonly Coding[]): MedicationMatch;
-  /** Loaded concept maps by source name, with their resolved paths and sizes. */
-  readonly conceptMaps: ReadonlyMap<string, { path: string; size: number }>;
+  medicationMatch(codings: readonly Coding[], text?: string): MedicationMatch;
+  /** Loaded concept maps by source name, with their resolved paths, sizes and normalisation counts (live). */
+  readonly conceptMaps: ReadonlyMap<string, ConceptMapInfo>;
 }
 
 const knownKeys = schemaKeys(MappingConfig);
@@ -168,9 +184,26 @@ export async function loadMapping(path: string, overrides: LoadOverrides = {}): 
   }
   const sourceNames = new Set<string>();
   const conceptMaps = new Map<number, ConceptMap>();
+  const resolvers = new Map<number, RxNormResolver>();
   for (const [i, source] of config.medications.sources.entries()) {
-    if (source.kind !== 'concept-map') continue;
     const field = `medications.sources[${i}]`;
+    if (source.kind === 'rxnorm') {
+      const ref = (key: 'ingredientAtc' | 'codes' | 'salts' | 'routes', p: string) => ({ mappingFile: file, field: `${field}.${key}`, path: resolve(base, p) });
+      resolvers.set(
+        i,
+        new RxNormResolver({
+          ingredientAtc: await loadIngredientAtc(ref('ingredientAtc', source.ingredientAtc)),
+          codes: source.codes ? await loadRxNormCodes(ref('codes', source.codes)) : new Map(),
+          salts: source.salts ? await loadSalts(ref('salts', source.salts)) : [],
+          routes: source.routes ? await loadRouteRules(ref('routes', source.routes)) : [],
+        }),
+      );
+      continue;
+    }
+    if (source.kind !== 'concept-map') continue;
+    if (source.match !== 'text' && source.systems.length === 0) {
+      throw new MappingError(file, `${field}.systems`, `required for match '${source.match}' (the coding systems to look up)`);
+    }
     if (sourceNames.has(source.name)) throw new MappingError(file, `${field}.name`, `concept-map name '${source.name}' is used twice`);
     sourceNames.add(source.name);
     const override = overrides.conceptMaps?.[source.name];
@@ -189,20 +222,32 @@ export async function loadMapping(path: string, overrides: LoadOverrides = {}): 
     if (a && b && a !== b) pairs.set(pairKey(a, b), a < b ? [a, b] : [b, a]);
   };
   if (config.interactions.file) {
-    await readCsvColumns(
-      { mappingFile: file, field: 'interactions.file', path: resolve(base, config.interactions.file) },
-      config.interactions.columns,
-      ([a, b]) => addPair(a ?? '', b ?? ''),
-    );
+    const path = resolve(base, config.interactions.file);
+    await readCsvColumns({ mappingFile: file, field: 'interactions.file', path }, config.interactions.columns, ([a, b], line) => {
+      // A pair with a missing side is a broken knowledge row, not a row to skip quietly.
+      const empty = !a ? config.interactions.columns[0] : !b ? config.interactions.columns[1] : undefined;
+      if (empty !== undefined) throw new MappingError(file, 'interactions.file', `${path}: line ${line}: field '${empty}': empty`);
+      addPair(a!, b!);
+    });
   }
   for (const [a, b] of config.interactions.pairs) addPair(a, b);
   const pairList = [...pairs.values()];
 
   const sources = config.medications.sources;
-  function medicationMatch(codings: readonly Coding[]): MedicationMatch {
+  const rxLabels = (resolver: RxNormResolver, found: IngredientResolution, transform: Parameters<typeof transformLabel>[1], labels: string[]) => {
+    for (const ingredient of found.ingredients) {
+      for (const atc of resolver.atcFor(ingredient, found.doseForm)) {
+        const label = transformLabel(atc, transform);
+        if (label && !labels.includes(label)) labels.push(label);
+      }
+    }
+  };
+  function medicationMatch(codings: readonly Coding[], text?: string): MedicationMatch {
+    const usableText = typeof text === 'string' && text.trim() ? text : undefined;
     for (const [i, source] of sources.entries()) {
       const labels: string[] = [];
       let matched: Coding | undefined;
+      let fromText = false;
       if (source.kind === 'coding') {
         for (const coding of codings) {
           if (coding.system !== source.system || !coding.code) continue;
@@ -210,21 +255,72 @@ export async function loadMapping(path: string, overrides: LoadOverrides = {}): 
           if (label && !labels.includes(label)) labels.push(label);
           matched ??= coding;
         }
-      } else {
-        const map = conceptMaps.get(i)!;
+      } else if (source.kind === 'rxnorm') {
+        const resolver = resolvers.get(i)!;
         for (const coding of codings) {
           if (!coding.system || !source.systems.includes(coding.system)) continue;
-          const value = source.match === 'code' ? coding.code : coding.display;
-          if (!value) continue;
-          const found = map.lookup(value);
-          if (!found) continue;
-          matched ??= coding;
-          for (const label of found) if (!labels.includes(label)) labels.push(label);
+          const before = labels.length;
+          rxLabels(resolver, resolver.resolveCoding(coding), source.transform, labels);
+          if (labels.length > before) matched ??= coding;
+        }
+        if (labels.length === 0 && usableText && source.text) {
+          rxLabels(resolver, resolver.resolveText(usableText), source.transform, labels);
+          fromText = labels.length > 0;
+        }
+      } else {
+        const map = conceptMaps.get(i)!;
+        if (source.match === 'text') {
+          const found = usableText ? map.lookup(usableText) : undefined;
+          if (found) {
+            fromText = true;
+            for (const label of found) if (!labels.includes(label)) labels.push(label);
+          } else {
+            for (const coding of codings) {
+              if (source.systems.length > 0 && (!coding.system || !source.systems.includes(coding.system))) continue;
+              const hit = typeof coding.display === 'string' ? map.lookup(coding.display) : undefined;
+              if (!hit) continue;
+              matched ??= coding;
+              for (const label of hit) if (!labels.includes(label)) labels.push(label);
+            }
+          }
+        } else {
+          for (const coding of codings) {
+            if (!coding.system || !source.systems.includes(coding.system)) continue;
+            const value = source.match === 'code' ? coding.code : coding.display;
+            if (typeof value !== 'string' || !value) continue;
+            const found = map.lookup(value);
+            if (!found) continue;
+            matched ??= coding;
+            for (const label of found) if (!labels.includes(label)) labels.push(label);
+          }
         }
       }
-      if (labels.length > 0) return { labels, matched };
+      if (labels.length > 0) return { labels, ...(matched ? { matched } : {}), ...(fromText ? { fromText } : {}) };
     }
     return { labels: [] };
+  }
+
+  const rxSources = sources.flatMap((source, i) => (source.kind === 'rxnorm' ? [{ source, resolver: resolvers.get(i)! }] : []));
+  function medicationIngredients(codings: readonly Coding[], text?: string): string[] {
+    const out: string[] = [];
+    const add = (names: readonly string[]) => {
+      for (const n of names) if (n && !out.includes(n)) out.push(n);
+    };
+    for (const { source, resolver } of rxSources) {
+      for (const coding of codings) {
+        if (coding.system && source.systems.includes(coding.system)) add(resolver.resolveCoding(coding).ingredients);
+      }
+    }
+    if (out.length === 0 && typeof text === 'string' && text.trim()) {
+      for (const { source, resolver } of rxSources) if (source.text) add(resolver.resolveText(text).ingredients);
+    }
+    return out;
+  }
+  function ingredientAtc(ingredient: string): string[] {
+    const out: string[] = [];
+    const name = normaliseName(ingredient);
+    for (const { resolver } of rxSources) for (const atc of resolver.atcOf(name)) if (!out.includes(atc)) out.push(atc);
+    return out;
   }
 
   function codedEntry(kind: 'diagnosis' | 'procedure', coding: Coding): CodedEntry | undefined {
@@ -244,10 +340,12 @@ export async function loadMapping(path: string, overrides: LoadOverrides = {}): 
     path: file,
     config,
     labelSpace: config.medications.labelSpace,
-    conceptMaps: new Map([...conceptMaps.values()].map((m) => [m.source.name, { path: m.path, size: m.size }])),
+    conceptMaps: new Map([...conceptMaps.values()].map((m) => [m.source.name, m])),
     labelEntry: (label) => catalog[label],
-    medicationLabels: (codings) => medicationMatch(codings).labels,
+    medicationLabels: (codings, text) => medicationMatch(codings, text).labels,
     medicationMatch,
+    medicationIngredients,
+    ingredientAtc,
     codedEntry,
     interacts: (a, b) => pairs.has(pairKey(a, b)),
     interactionPairs: () => pairList,

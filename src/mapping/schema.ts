@@ -56,20 +56,53 @@ export const ConceptMapSource = z
     /** Name to override the path from the CLI (`--concept-map name=path`). */
     name: z.string().min(1),
     file: z.string().min(1),
-    /** Which medication codings (or Medication.identifier systems) to look up. */
-    systems: z.array(z.string().min(1)).min(1),
-    /** Look up by the coding's code or by its display text. */
-    match: z.enum(['code', 'display']).default('code'),
+    /**
+     * Which medication codings (or Medication.identifier systems) to look up. Required for `code` and `display`;
+     * for `text` it limits which codings' displays are tried besides CodeableConcept.text (empty: any coding's display).
+     */
+    systems: z.array(z.string().min(1)).default([]),
+    /**
+     * `code`: the coding's code; `display`: the coding's display; `text`: CodeableConcept.text (Medication.code.text)
+     * and coding displays, compared after name normalisation (case, accents, whitespace and punctuation ignored).
+     */
+    match: z.enum(['code', 'display', 'text']).default('code'),
     fromColumn: z.string().min(1),
     toColumn: z.string().min(1),
     caseInsensitive: z.boolean().default(false),
-    /** Optional normalisation of the source code before lookup (NDCs with or without dashes). */
-    normalise: z.enum(['none', 'digits-only', 'strip-dots']).default('none'),
+    /**
+     * Normalisation of the code on both sides of the lookup. `ndc`: any NDC form (4-4-2, 5-3-2, 5-4-1, 5-4-2,
+     * unhyphenated, lost leading zeros) to 11-digit 5-4-2; an ambiguous unhyphenated code matches only a unique hit.
+     */
+    normalise: z.enum(['none', 'digits-only', 'strip-dots', 'ndc']).default('none'),
     transform: LabelTransform.optional(),
   })
   .strict();
 
-export const MedicationSource = z.discriminatedUnion('kind', [DirectSource, ConceptMapSource]);
+export const RXNORM_SYSTEM_URI = 'http://www.nlm.nih.gov/research/umls/rxnorm';
+
+/**
+ * RxNorm codings at any term type (SCD, SBD, GPCK, BPCK, SCDC, SBDC, IN, PIN, MIN): the code table first, else the
+ * coding's display parsed by RxNorm's naming convention -> ingredients -> WHO ATC level 5 -> labels (transform).
+ */
+export const RxNormSource = z
+  .object({
+    kind: z.literal('rxnorm'),
+    systems: z.array(z.string().min(1)).min(1).default([RXNORM_SYSTEM_URI]),
+    /** CSV `ingredient,atc` (RxNorm IN spelling, several rows per ingredient allowed). */
+    ingredientAtc: z.string().min(1),
+    /** CSV `rxcui,tty,ingredients` (ingredients separated by ';') for codes that arrive without a display. */
+    codes: z.string().min(1).optional(),
+    /** CSV `salt`: salt/ester words removed to reach a base ingredient (PIN -> IN). */
+    salts: z.string().min(1).optional(),
+    /** CSV `atc_group,dose_form_words`: ATC groups for one route, so an eye drop is not labelled as the tablet. */
+    routes: z.string().min(1).optional(),
+    /** Also read CodeableConcept.text as an RxNorm name when no coding resolves (every ingredient must be known). */
+    text: z.boolean().default(true),
+    transform: LabelTransform.optional(),
+  })
+  .strict();
+
+export const MedicationSource = z.discriminatedUnion('kind', [DirectSource, ConceptMapSource, RxNormSource]);
 
 export const Orderable = z
   .object({

@@ -11,8 +11,15 @@ export interface LoadedMapping {
   readonly labelSpace: string;
   /** Name and orderable of a label, from the label catalog. */
   labelEntry(label: string): LabelEntry | undefined;
-  /** Labels of a medication given its codings (a CodeableConcept's codings, or a Medication's code codings plus its identifiers as codings). */
-  medicationLabels(codings: readonly Coding[]): string[];
+  /**
+   * Labels of a medication given its codings (a CodeableConcept's codings, or a Medication's code codings plus its
+   * identifiers as codings) and, when there is one, its CodeableConcept.text (Medication.code.text).
+   */
+  medicationLabels(codings: readonly Coding[], text?: string): string[];
+  /** Lower-case base ingredient names of a medication (every ingredient of a combination); [] if unknown. */
+  medicationIngredients(codings: readonly Coding[], text?: string): string[];
+  /** WHO ATC level-5 codes of an ingredient (any spelling the ingredient table normalises to); [] if unknown. */
+  ingredientAtc(ingredient: string): string[];
   /** The diagnosis or procedure entry of a coding when its system is configured for that kind. */
   codedEntry(kind: 'diagnosis' | 'procedure', coding: Coding): CodedEntry | undefined;
   /** True when the two labels are a known interacting pair (order does not matter). */

@@ -23,7 +23,7 @@ test('mapping check prints a table, or JSON with --json', () => {
   const table = cli('mapping', 'check', '--mapping', mapping, '--input', input, '--top', '3');
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /patients\s+25/);
-  assert.match(table.stdout, /medications\s+\d+\s+\d+\s+\d+\.\d%/);
+  assert.match(table.stdout, /medications(\s+\d+){5}\.\d%/);
   const json = cli('mapping', 'check', '--mapping', mapping, '--input', input, '--json');
   assert.equal(json.code, 0, json.stderr);
   const report = JSON.parse(json.stdout) as { patients: number; medications: { share: number } };

@@ -21,7 +21,8 @@ function writeMapping(name: string, edit: (m: Record<string, any>) => void): str
   const src = path.join(projectRoot, 'mappings/synthetic.json');
   const m = JSON.parse(readFileSync(src, 'utf8')) as Record<string, any>;
   const abs = (p: string) => path.resolve(path.dirname(src), p);
-  for (const s of m.medications.sources) if (s.file) s.file = abs(s.file);
+  // Every file a source names (concept maps, the rxnorm source's tables) is relative to the mapping.
+  for (const s of m.medications.sources) for (const [k, v] of Object.entries(s)) if (typeof v === 'string' && /\.(csv|json|gz)$/.test(v)) s[k] = abs(v);
   if (m.labels?.file) m.labels.file = abs(m.labels.file);
   if (m.interactions?.file) m.interactions.file = abs(m.interactions.file);
   for (const [key, value] of Object.entries(m)) if (value && typeof value === 'object' && typeof (value as { file?: unknown }).file === 'string' && !path.isAbsolute((value as { file: string }).file)) (value as { file: string }).file = abs((value as { file: string }).file);

@@ -75,6 +75,9 @@ export function testMapping(): LoadedMapping {
       }
       return out;
     },
+    // No ingredient table in this fixture mapping: ingredients are unknown, as for a site without an rxnorm source.
+    medicationIngredients: () => [],
+    ingredientAtc: () => [],
     codedEntry(kind, coding): CodedEntry | undefined {
       // Malformed JSON may hold a number or an object here: no code, no entry.
       if (typeof coding.code !== 'string' || !coding.code) return undefined;

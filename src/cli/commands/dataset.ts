@@ -15,6 +15,7 @@ async function build(opts: BulkCommandOptions & { out: string; json?: boolean })
   const { bulkProgressBar } = await import('../../fhir/bulk-progress.ts');
   const { collectNames, recordsFromHistory } = await import('../../dataset/records.ts');
   const { DatasetWriter } = await import('../../dataset/io.ts');
+  const { CoverageCollector, explainEmptyDataset } = await import('../../mapping/coverage.ts');
   await asCliError(async () => {
     const mapping = await loadMapping(opts.mapping, { conceptMaps: parseConceptMapOptions(opts.conceptMap) });
     // Open the output first: a bad --out path fails before the input is read.
@@ -28,13 +29,16 @@ async function build(opts: BulkCommandOptions & { out: string; json?: boolean })
     let read;
     const names = new Map<string, string>();
     const skipped: Record<string, number> = {};
+    // Coverage rides along so that an empty result can say why (systems seen vs configured).
+    const coverage = new CoverageCollector();
     try {
       try {
-        read = await readBulk(opts.input, { mapping, onProgress: progress.onProgress });
+        read = await readBulk(opts.input, { mapping, sink: coverage, onProgress: progress.onProgress });
       } finally {
         progress.stop();
       }
       for (const history of read.histories()) {
+        coverage.history(history);
         collectNames(history, mapping, names);
         for (const record of recordsFromHistory(history, mapping, skipped)) await writer.write(record);
       }
@@ -45,6 +49,12 @@ async function build(opts: BulkCommandOptions & { out: string; json?: boolean })
       throw err;
     }
     const summary = await writer.close(names, skipped);
+    if (summary.encounters === 0) {
+      // An empty training set is a failed build, not a result: remove it and say why.
+      await rm(opts.out, { force: true });
+      const why = explainEmptyDataset(coverage.report(mapping, opts.input, read.issues), skipped);
+      throw new CliError(`dataset build: no records written (${opts.out} removed):\n  ${why}`, 1);
+    }
     if (opts.json) {
       process.stdout.write(`${JSON.stringify({ out: opts.out, summary, input: read.stats, issues: read.issues.toJSON() }, null, 2)}\n`);
       return;

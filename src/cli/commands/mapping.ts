@@ -31,7 +31,7 @@ export async function asCliError<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-async function check(opts: BulkCommandOptions & { json?: boolean; top: number }): Promise<void> {
+async function check(opts: BulkCommandOptions & { json?: boolean; top: number; strict?: boolean }): Promise<void> {
   const { loadMapping } = await import('../../mapping/load.ts');
   const { parseConceptMapOptions } = await import('../../mapping/overrides.ts');
   const { readBulk } = await import('../../fhir/bulk-reader.ts');
@@ -50,6 +50,9 @@ async function check(opts: BulkCommandOptions & { json?: boolean; top: number })
     for (const history of read.histories()) coverage.history(history);
     const report = coverage.report(mapping, read.stats.files.length > 0 ? opts.input : opts.input, read.issues, opts.top);
     process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderCoverageTable(report)}\n`);
+    if (opts.strict && report.warnings.length > 0) {
+      throw new CliError(`mapping check --strict: ${report.warnings.length} warning(s), first: ${report.warnings[0]!.kind}: ${report.warnings[0]!.message}`, 1);
+    }
   });
 }
 
@@ -62,6 +65,7 @@ export function register(program: Command): void {
     .requiredOption('--input <folder>', 'bulk-export folder of .ndjson / .ndjson.gz files')
     .option('--json', 'print the report as JSON instead of a table')
     .option('--top <n>', 'unmapped codes to list per kind', parseTop, 20)
+    .option('--strict', 'exit 1 when the check has warnings (a configured code system that matches nothing, a kind with nothing mapped)')
     .option('--concept-map <name=path>', 'use this file for the named concept-map source (repeatable)', collect, [] as string[])
     .action(check);
 }

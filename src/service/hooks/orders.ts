@@ -20,9 +20,9 @@ export interface DraftSet {
   medications: OrderedMedication[];
 }
 
-function medicationCodings(request: MedicationRequest, resources: readonly FhirResource[]): { codings: Coding[]; display?: string } {
+function medicationCodings(request: MedicationRequest, resources: readonly FhirResource[]): { codings: Coding[]; display?: string; text?: string } {
   const concept = request.medicationCodeableConcept;
-  if (concept) return { codings: concept.coding ?? [], display: concept.text ?? concept.coding?.find((c) => c.display)?.display };
+  if (concept) return { codings: concept.coding ?? [], display: concept.text ?? concept.coding?.find((c) => c.display)?.display, text: concept.text };
   // Malformed JSON may put a non-string here: then there is no reference to follow.
   const raw: unknown = request.medicationReference?.reference;
   const ref = typeof raw === 'string' ? raw : undefined;
@@ -41,6 +41,7 @@ function medicationCodings(request: MedicationRequest, resources: readonly FhirR
   return {
     codings: [...(med.code?.coding ?? []), ...identifiers],
     display: med.code?.text ?? med.code?.coding?.find((c) => c.display)?.display ?? fromRef,
+    text: med.code?.text,
   };
 }
 
@@ -52,9 +53,9 @@ export function orderedMedication(
   mapping: LoadedMapping,
   resources: readonly FhirResource[],
 ): OrderedMedication {
-  const { codings, display } = medicationCodings(request, resources);
-  const empty = codings.length === 0 && !display;
-  return { ref, display: display ?? 'unnamed medication', labels: [...new Set(mapping.medicationLabels(codings))], origin, selected, empty };
+  const { codings, display, text } = medicationCodings(request, resources);
+  const empty = codings.length === 0 && !display && !text;
+  return { ref, display: display ?? 'unnamed medication', labels: [...new Set(mapping.medicationLabels(codings, text))], origin, selected, empty };
 }
 
 /** Reads draftOrders and checks that every selection points at one of its entries. */
