@@ -41,6 +41,10 @@ test('dataset build writes a readable dataset and prints its summary', async () 
   assert.equal(dataset.records.length, printed.summary.encounters);
   assert.ok(dataset.records.length > 0);
   assert.ok(dataset.records.every((r) => r.labels.length > 0 && r.diagnoses.length > 0));
+  // The header carries what the mapping's tokens and labels mean, for the model manifest and serve's check.
+  const { loadMapping } = await import('../../src/mapping/load.ts');
+  const { mappingFingerprint } = await import('../../src/mapping/fingerprint.ts');
+  assert.equal(dataset.header.mappingFingerprint, mappingFingerprint((await loadMapping(mapping)).config));
   const text = cli('dataset', 'build', '--mapping', mapping, '--input', join(fixtures, 'bulk-bad'), '--out', out);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /encounters \(records\):\s+1/);

@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { CliError } from '../errors.ts';
 import { asCliError, type BulkCommandOptions } from './mapping.ts';
+import { mappingFingerprint } from '../../mapping/fingerprint.ts';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -21,7 +22,7 @@ async function build(opts: BulkCommandOptions & { out: string; json?: boolean })
     // Open the output first: a bad --out path fails before the input is read.
     let writer;
     try {
-      writer = await DatasetWriter.open(opts.out, { mapping: mapping.name, labelSpace: mapping.labelSpace });
+      writer = await DatasetWriter.open(opts.out, { mapping: mapping.name, mappingFingerprint: mappingFingerprint(mapping.config), labelSpace: mapping.labelSpace });
     } catch (err) {
       throw new CliError(`--out: ${(err as Error).message}`, 2);
     }
